@@ -1,0 +1,301 @@
+"""The checks, run in order. Each is small and says what it rejects; all of them report into
+one collector so a user sees every problem at once. They also build the IR the plan freezes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import networkx as nx
+
+from engine.check.catalog import field_type
+from engine.check.context import ENGINE_CODES, CheckContext
+from engine.check.rules import check_group_rule, check_record_rule, rule_input, rule_outputs
+from engine.check.typecheck import Scope
+from engine.check.types import STRING as STRING_T
+from engine.check.types import RecordT, Type
+from engine.errors import Span, did_you_mean
+from engine.load.project import Loaded
+from engine.plan.model import EntityIR, ExceptionCodeIR, FieldIR, MappingIR
+from engine.spec.models import EntitySpec, FieldSpec, GroupRuleSpec, RecordRuleSpec, RulePackSpec
+
+
+def _field_ir(name: str, spec: FieldSpec | str) -> FieldIR:
+    if isinstance(spec, str):
+        return FieldIR(name, spec.rstrip("?"), spec.endswith("?"))
+    return FieldIR(
+        name=name, type=spec.type, optional=spec.optional, values=tuple(spec.values or ()),
+        minimum=spec.minimum, item=_field_ir("item", spec.of) if spec.of else None,
+        fields=tuple(_field_ir(k, v) for k, v in (spec.fields or {}).items()),
+    )
+
+
+def _bad_field_types(loaded: Loaded[EntitySpec], ctx: CheckContext) -> bool:
+    bad = False
+    for name, spec in loaded.spec.fields.items():
+        try:
+            field_type(spec)
+        except ValueError as error:
+            ctx.collector.error("E104", str(error), loaded.span("fields", name),
+                                hint="types: string int decimal bool date datetime money, "
+                                "a trailing ? for optional, or a mapping with type: enum|list|record")
+            bad = True
+    return bad
+
+
+def check_entities(ctx: CheckContext) -> None:
+    """Rejects duplicate entities, bad field types, and keys or dating on unknown fields."""
+    for loaded in ctx.project.entities:
+        spec = loaded.spec
+        if spec.entity in ctx.entities:
+            first = ctx.entities[spec.entity].span
+            ctx.collector.error("E208", f"entity '{spec.entity}' is defined twice",
+                                loaded.span("entity"), related=(("first defined here", first),))
+            continue
+        if _bad_field_types(loaded, ctx):
+            continue
+        named: list[tuple[tuple[str | int, ...], str]] = [
+            (("key", i), k) for i, k in enumerate(spec.key)]
+        named += [(("order_by", i), k) for i, k in enumerate(spec.order_by)]
+        if spec.revision:
+            named.append((("revision",), spec.revision))
+        if spec.effective:
+            named += [(("effective", part), value) for part, value in (
+                ("from", spec.effective.from_), ("to", spec.effective.to),
+                ("version", spec.effective.version)) if value]
+        for path, field_name in named:
+            if field_name not in spec.fields:
+                ctx.collector.error("E204", f"unknown field '{field_name}' of {spec.entity}",
+                                    loaded.span(*path), did_you_mean(field_name, list(spec.fields)))
+        info = ctx.catalog.add(spec, loaded.span("entity"))
+        ctx.entities[spec.entity] = EntityIR(
+            name=spec.entity, kind=spec.kind,
+            fields=tuple(_field_ir(k, v) for k, v in spec.fields.items()),
+            key=info.key, revision=spec.revision,
+            effective_from=spec.effective.from_ if spec.effective else None,
+            effective_to=spec.effective.to if spec.effective else None,
+            effective_version=spec.effective.version if spec.effective else None,
+            order_by=info.order_by, span=info.span,
+        )
+
+
+def check_exception_codes(ctx: CheckContext) -> None:
+    """Rejects an exception code declared twice; adds the engine's own codes."""
+    for code, (owner, severity) in ENGINE_CODES.items():
+        ctx.exception_codes[code] = ExceptionCodeIR(code, owner, severity)
+    for loaded in ctx.project.rule_packs:
+        for code, spec in loaded.spec.exception_codes.items():
+            if code in ctx.exception_codes and code not in ENGINE_CODES:
+                ctx.collector.error("E208", f"exception code '{code}' is declared twice",
+                                    loaded.key_span("exception_codes", code))
+            ctx.exception_codes[code] = ExceptionCodeIR(code, spec.owner, spec.severity)
+            if code not in ENGINE_CODES:
+                ctx.define("exception_code", code, loaded.key_span("exception_codes", code))
+
+
+def _target_fields(ctx: CheckContext, target: str) -> RecordT | None:
+    info = ctx.catalog.get(target)
+    return info.record if info else None
+
+
+def check_mappings(ctx: CheckContext) -> None:
+    """Rejects mappings between unknown entities, unknown or missing target fields, and
+    field expressions whose type does not fit the target field."""
+    for loaded in ctx.project.mappings:
+        spec = loaded.spec
+        if spec.mapping in ctx.mappings:
+            ctx.collector.error("E208", f"mapping '{spec.mapping}' is defined twice",
+                                loaded.span("mapping"))
+            continue
+        source, target = ctx.catalog.get(spec.source), _target_fields(ctx, spec.target)
+        for part, value, found in (("source", spec.source, source), ("target", spec.target,
+                                                                      target)):
+            if found is None:
+                ctx.collector.error("E210", f"unknown entity '{value}'", loaded.span(part),
+                                    did_you_mean(value, list(ctx.catalog.entities)))
+        if source is None or target is None:
+            continue
+        ctx.mappings[spec.mapping] = _check_mapping(ctx, loaded, source.record, target)
+        ctx.define("mapping", spec.mapping, loaded.span("mapping"))
+
+
+def _check_mapping(ctx: CheckContext, loaded: Loaded[object], source: RecordT,
+                   target: RecordT) -> MappingIR:
+    from engine.check.rules import check_emit_fields, check_lets
+
+    spec = loaded.spec
+    assert hasattr(spec, "mapping")
+    scope = base_scope(ctx, src=source)
+    lets, scope, reads = check_lets(ctx, loaded, ("let",), spec.let, scope, f"mapping:{spec.mapping}")
+    fields = check_emit_fields(ctx, loaded, ("fields",), spec.fields, scope, target, reads,
+                               f"mapping:{spec.mapping}")
+    node = f"mapping:{spec.mapping}"
+    ctx.edges.append((f"entity:{spec.source}", node, node, loaded.span("source")))
+    ctx.edges.append((node, f"entity:{spec.target}", node, loaded.span("target")))
+    return MappingIR(spec.mapping, spec.vendor, spec.direction, spec.source, spec.target, lets,
+                     fields, loaded.span("mapping"))
+
+
+RUN_TYPE = RecordT("run", (("through", STRING_T),))
+
+
+def base_scope(ctx: CheckContext, **names: Type) -> Scope:
+    """The names every expression sees: its own, `policy` and `run`."""
+    return Scope({**names, "policy": policy_type(ctx), "run": RUN_TYPE})
+
+
+def policy_type(ctx: CheckContext) -> RecordT:
+    from engine.check.types import BOOL, INT, STRING
+
+    policies = ctx.project.manifest.spec.policies
+    return RecordT("policy", tuple(
+        (k, BOOL if isinstance(v, bool) else INT if isinstance(v, int) else STRING)
+        for k, v in sorted(policies.items())))
+
+
+def _rule_order(ctx: CheckContext) -> list[tuple[Loaded[RulePackSpec], int]]:
+    """Rules in an order where every stream is typed before it is read."""
+    pending = [(loaded, i) for loaded in ctx.project.rule_packs
+               for i in range(len(loaded.spec.rules))]
+    produced: dict[str, list[str]] = {}
+    for loaded, index in pending:
+        for target in rule_outputs(loaded.spec.rules[index]):
+            produced.setdefault(target, []).append(loaded.spec.rules[index].id)
+    ordered: list[tuple[Loaded[RulePackSpec], int]] = []
+    known = set(ctx.catalog.entities)
+    progress = True
+    while pending and progress:
+        progress = False
+        for item in list(pending):
+            rule = item[0].spec.rules[item[1]]
+            waiting_on = [r for r in produced.get(rule_input(rule), [])
+                          if any(p[0].spec.rules[p[1]].id == r for p in pending)]
+            if rule_input(rule) in known and not [w for w in waiting_on if w != rule.id]:
+                ordered.append(item)
+                pending.remove(item)
+                known.update(rule_outputs(rule))
+                progress = True
+            elif rule_input(rule) not in known and rule_input(rule) not in produced:
+                ordered.append(item)  # reported as unknown when checked
+                pending.remove(item)
+                progress = True
+    if pending:
+        _report_stream_cycle(ctx, pending)
+    return ordered
+
+
+def _report_stream_cycle(ctx: CheckContext, pending: list[tuple[Loaded[RulePackSpec], int]]) -> None:
+    graph = nx.DiGraph()
+    where: dict[tuple[str, str], Span] = {}
+    for loaded, index in pending:
+        rule = loaded.spec.rules[index]
+        node = f"rule {rule.id}"
+        graph.add_edge(f"stream {rule_input(rule)}", node)
+        where[(f"stream {rule_input(rule)}", node)] = loaded.span("rules", index)
+        for target in rule_outputs(rule):
+            graph.add_edge(node, f"stream {target}")
+            where[(node, f"stream {target}")] = loaded.span("rules", index, *_emit_path(rule))
+    cycle = nx.find_cycle(graph)
+    path = " -> ".join([cycle[0][0], *[b for _, b in cycle]])
+    related = tuple((f"{a} -> {b}", where[(a, b)]) for a, b in cycle)
+    ctx.collector.error("E301", f"dependency cycle: {path}", related[0][1], related=related)
+
+
+def _emit_path(rule: RecordRuleSpec | GroupRuleSpec) -> tuple[str, ...]:
+    return ("emit",) if isinstance(rule, GroupRuleSpec) else ("steps",)
+
+
+def check_rules(ctx: CheckContext) -> None:
+    """Type-checks every rule against its input's fields and the entities it emits into;
+    rejects duplicate rule ids, unknown streams and stream cycles."""
+    seen: dict[str, Span] = {}
+    for loaded, index in _rule_order(ctx):
+        rule = loaded.spec.rules[index]
+        if rule.id in seen:
+            ctx.collector.error("E208", f"rule '{rule.id}' is defined twice",
+                                loaded.span("rules", index, "id"),
+                                related=(("first defined here", seen[rule.id]),))
+            continue
+        seen[rule.id] = loaded.span("rules", index, "id")
+        input_type = _input_type(ctx, loaded, index, rule_input(rule))
+        if input_type is None:
+            continue
+        if isinstance(rule, GroupRuleSpec):
+            ir = check_group_rule(ctx, loaded, index, rule, input_type)
+        else:
+            ir = check_record_rule(ctx, loaded, index, rule, input_type)
+        ctx.rules.append(ir)
+
+
+def _input_type(ctx: CheckContext, loaded: Loaded[RulePackSpec], index: int,
+                name: str) -> Type | None:
+    info = ctx.catalog.get(name)
+    if info is not None:
+        return info.record
+    if name in ctx.streams:
+        ctx.use("stream", name)
+        return ctx.streams[name]
+    key = "group" if isinstance(loaded.spec.rules[index], GroupRuleSpec) else "for"
+    ctx.collector.error("E210", f"unknown entity or stream '{name}'",
+                        loaded.span("rules", index, key),
+                        did_you_mean(name, [*ctx.catalog.entities, *ctx.streams]))
+    return None
+
+
+def check_manifest(ctx: CheckContext) -> None:
+    """Rejects inputs and outputs that name unknown mappings or the wrong direction."""
+    manifest = ctx.project.manifest
+    for index, item in enumerate(manifest.spec.inputs):
+        _manifest_mapping(ctx, ("inputs", index, "mapping"), item.mapping, "inbound")
+    for index, name in enumerate(manifest.spec.outputs):
+        _manifest_mapping(ctx, ("outputs", index), name, "outbound")
+
+
+def _manifest_mapping(ctx: CheckContext, path: tuple[str | int, ...], name: str,
+                      direction: str) -> None:
+    mapping = ctx.mappings.get(name)
+    span = ctx.project.manifest.span(*path)
+    if mapping is None:
+        ctx.collector.error("E210", f"unknown mapping '{name}'", span,
+                            did_you_mean(name, list(ctx.mappings)))
+    elif mapping.direction != direction:
+        ctx.collector.error("E205", f"mapping '{name}' is {mapping.direction}, expected "
+                            f"{direction}", span)
+    else:
+        ctx.use("mapping", name)
+
+
+def check_spec_tests(ctx: CheckContext) -> None:
+    """Rejects spec tests that name unknown entities; warns on files without cases."""
+    for loaded in ctx.project.test_files:
+        if not loaded.spec.tests:
+            ctx.collector.warning("W602", "spec test file has no cases", loaded.span("tests"))
+        for index, case in enumerate(loaded.spec.tests):
+            for part in ("given", "expect", "absent"):
+                for entity in getattr(case, part):
+                    if entity not in ctx.catalog.entities:
+                        ctx.collector.error(
+                            "E210", f"unknown entity '{entity}'",
+                            loaded.key_span("tests", index, part, entity),
+                            did_you_mean(entity, list(ctx.catalog.entities)))
+
+
+def check_unused(ctx: CheckContext) -> None:
+    """Warns about bindings, streams, mappings and exception codes nothing uses."""
+    for definition in ctx.definitions:
+        if definition.used:
+            continue
+        owner, _, name = definition.name.rpartition(".")
+        where = f" in {owner.replace(':', ' ')}" if owner else ""
+        ctx.collector.warning("W601", f"{definition.kind.replace('_', ' ')} '{name}'{where} "
+                              "is never used", definition.span)
+
+
+CHECKS: tuple[Callable[[CheckContext], None], ...] = (
+    check_entities,
+    check_exception_codes,
+    check_mappings,
+    check_rules,
+    check_manifest,
+    check_spec_tests,
+    check_unused,
+)

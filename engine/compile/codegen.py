@@ -1,0 +1,302 @@
+"""Turn the Plan into Python source: one readable function per mapping and per rule, named
+after its id, with a map from every generated line back to the YAML span it came from.
+
+Generated code reaches only `rt` (engine.compile.runtime), the lookup indexes `IDX`, the
+policies `POLICY`, the run parameters `RUN` and hoisted decimal constants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from engine.check import functions as fn
+from engine.errors import Span
+from engine.load import ast
+from engine.plan.model import (
+    EmitIR,
+    ExceptionIR,
+    Expr,
+    GroupRuleIR,
+    MappingIR,
+    Plan,
+    RecordRuleIR,
+    StepIR,
+)
+
+RUNTIME_NAMES = {"str": "str_", "sum": "sum_list"}
+GLOBALS = {"policy": "POLICY", "run": "RUN"}
+
+
+def py_name(name: str) -> str:
+    return f"v_{name}"
+
+
+def index_name(entity: str, keys: tuple[str, ...], dated: bool) -> str:
+    return "|".join((entity, *keys, *(("@",) if dated else ())))
+
+
+@dataclass
+class Source:
+    """Generated source lines and, for each, the YAML span it was generated from."""
+
+    lines: list[str] = field(default_factory=list)
+    spans: list[Span | None] = field(default_factory=list)
+    constants: dict[str, str] = field(default_factory=dict)
+
+    def add(self, text: str, span: Span | None = None, indent: int = 0) -> None:
+        self.lines.append("    " * indent + text)
+        self.spans.append(span)
+
+    def constant(self, value: Decimal) -> str:
+        literal = str(value)
+        for name, existing in self.constants.items():
+            if existing == literal:
+                return name
+        name = f"K{len(self.constants)}"
+        self.constants[name] = literal
+        return name
+
+
+class ExprGen:
+    """Python expression text for an AST node."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def __call__(self, node: ast.Node) -> str:  # noqa: PLR0911
+        match node:
+            case ast.Literal(value=value):
+                return self._literal(value)
+            case ast.Name(name=name):
+                return GLOBALS.get(name) or py_name(name)
+            case ast.Field(target=target, name=name):
+                return f"{self(target)}[{name!r}]"
+            case ast.Unwrap(target=target):
+                return f"rt.unwrap({self(target)}, {_describe(target)!r})"
+            case ast.Index(target=target, index=position):
+                return f"rt.index({self(target)}, {self(position)})"
+            case ast.Call():
+                return self._call(node)
+            case ast.Unary(op="not", operand=operand):
+                return f"(not {self(operand)})"
+            case ast.Unary(operand=operand):
+                return f"(-{self(operand)})"
+            case ast.Binary():
+                return self._binary(node)
+            case ast.Cond(test=test, then=then, otherwise=otherwise):
+                return f"({self(then)} if {self(test)} else {self(otherwise)})"
+            case ast.ListLit(items=items):
+                return "[" + ", ".join(self(i) for i in items) + "]"
+            case ast.RecordLit(fields=fields):
+                return "{" + ", ".join(f"{k!r}: {self(v)}" for k, v in fields) + "}"
+            case ast.Template(parts=parts):
+                return "rt.concat(" + ", ".join(self(p) for p in parts) + ")" if parts else "''"
+        raise AssertionError(f"cannot generate {type(node).__name__}")
+
+    def _literal(self, value: object) -> str:
+        if isinstance(value, Decimal):
+            return self.source.constant(value)
+        return repr(value)
+
+    def _binary(self, node: ast.Binary) -> str:
+        left, right = self(node.left), self(node.right)
+        if node.op == "??":
+            if isinstance(node.left, (ast.Name, ast.Field)):
+                return f"({left} if {left} is not None else {right})"
+            return f"rt.coalesce({left}, {right})"
+        if node.op == "/":
+            return f"rt.div({left}, {right})"
+        return f"({left} {node.op} {right})"
+
+    def _call(self, node: ast.Call) -> str:
+        name = node.function
+        if name in fn.LOOKUP_FUNCTIONS:
+            return self._lookup(node)
+        if name in ("map", "filter", "any", "all"):
+            return self._comprehension(node)
+        args = list(node.args)
+        signature = fn.FUNCTIONS.get(name)
+        if signature is not None and not signature.variadic:
+            params = [p for p, _ in signature.params]
+            placed: list[ast.Node | None] = [*args, *[None] * (len(params) - len(args))]
+            for key, value in node.named:
+                placed[params.index(key)] = value
+            args = [a for a in placed if a is not None]
+        rendered = ", ".join(self(a) for a in args)
+        return f"rt.{RUNTIME_NAMES.get(name, name)}({rendered})"
+
+    def _lookup(self, node: ast.Call) -> str:
+        assert isinstance(node.args[0], ast.Name)
+        keys = [(k, v) for k, v in node.named if k != "at"]
+        at = next((v for k, v in node.named if k == "at"), None)
+        name = index_name(node.args[0].name, tuple(k for k, _ in keys), at is not None)
+        key_tuple = "(" + "".join(f"{self(v)}, " for _, v in keys) + ")"
+        method = "all" if node.function == "lookup_all" else "one"
+        at_text = self(at) if at is not None else "None"
+        return f"IDX[{name!r}].{method}({key_tuple}, {at_text})"
+
+    def _comprehension(self, node: ast.Call) -> str:
+        items, function = node.args
+        assert isinstance(function, ast.Lambda)
+        var, body = py_name(function.param), self(function.body)
+        source = self(items)
+        return {
+            "map": f"[{body} for {var} in {source}]",
+            "filter": f"[{var} for {var} in {source} if {body}]",
+            "any": f"any({body} for {var} in {source})",
+            "all": f"all({body} for {var} in {source})",
+        }[node.function]
+
+
+def _describe(node: ast.Node) -> str:
+    match node:
+        case ast.Name(name=name):
+            return name
+        case ast.Field(target=target, name=name):
+            return f"{_describe(target)}.{name}"
+        case ast.Unwrap(target=target):
+            return f"{_describe(target)}!"
+        case ast.Call(function=function):
+            return f"{function}(...)"
+    return "value"
+
+
+class ModuleGen:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.source = Source()
+        self.expr = ExprGen(self.source)
+
+    def _fields(self, fields: tuple[tuple[str, Expr], ...]) -> str:
+        return "{" + ", ".join(f"{name!r}: {self.expr(e.node)}" for name, e in fields) + "}"
+
+    def _bindings(self, bindings: tuple[tuple[str, Expr], ...], indent: int) -> None:
+        for name, expr in bindings:
+            self.source.add(f"{py_name(name)} = {self.expr(expr.node)}", expr.span, indent)
+
+    def mapping(self, mapping: MappingIR) -> None:
+        add = self.source.add
+        add("")
+        add(f"def map_{mapping.id}(v_src):", mapping.span)
+        add(f'"""{mapping.direction} mapping {mapping.source} -> {mapping.target} '
+            f'({mapping.span.file}:{mapping.span.line})."""', mapping.span, 1)
+        self._bindings(mapping.lets, 1)
+        add("return {", mapping.span, 1)
+        for name, expr in mapping.fields:
+            add(f"{name!r}: {self.expr(expr.node)},", expr.span, 2)
+        add("}", mapping.span, 1)
+
+    def _emit(self, emit: EmitIR, indent: int) -> None:
+        self.source.add(f"out.emit({emit.target!r}, {self._fields(emit.fields)})", emit.span,
+                        indent)
+
+    def _exception(self, exception: ExceptionIR, indent: int) -> None:
+        line_id = self.expr(exception.contract_line_id.node) if exception.contract_line_id \
+            else "None"
+        self.source.add(
+            f"out.exception({exception.code!r}, {self.expr(exception.message.node)}, "
+            f"{line_id}, {exception.field!r})", exception.span, indent)
+
+    def _outcome(self, step: StepIR, indent: int) -> None:
+        for emit in step.emits:
+            self._emit(emit, indent)
+        if step.exception is not None:
+            self._exception(step.exception, indent)
+        if step.exclude is not None:
+            self.source.add(f"out.exclude({step.exclude!r})", step.span, indent)
+        if step.terminal:
+            self.source.add("return", step.span, indent)
+
+    def _step(self, step: StepIR) -> None:
+        add = self.source.add
+        self._bindings(step.lets, 1)
+        for name, expr in step.requires:
+            add(f"{py_name(name)} = {self.expr(expr.node)}", expr.span, 1)
+            add(f"if {py_name(name)} is None:", expr.span, 1)
+            assert step.otherwise is not None
+            self._outcome(step.otherwise, 2)
+        if step.lets or step.requires:
+            return
+        if step.when is not None:
+            add(f"if {self.expr(step.when.node)}:", step.when.span, 1)
+            self._outcome(step, 2)
+        else:
+            self._outcome(step, 1)
+
+    def record_rule(self, rule: RecordRuleIR) -> None:
+        add = self.source.add
+        add("")
+        add(f"def rule_{rule.id}({py_name(rule.var)}, out):", rule.span)
+        summary = rule.description.strip().splitlines()[0] if rule.description else rule.id
+        add(f'"""{summary} ({rule.span.file}:{rule.span.line})."""', rule.span, 1)
+        for step in rule.steps:
+            self._step(step)
+
+    def group_rule(self, rule: GroupRuleIR) -> None:
+        add = self.source.add
+        var = py_name(rule.var)
+        add("")
+        add(f"def group_{rule.id}_key({var}):", rule.span)
+        add("return (" + "".join(f"{self.expr(e.node)}, " for _, e in rule.by) + ")",
+            rule.span, 1)
+        add("")
+        inits = {"sum": "0", "count": "0", "collect": "[]", "first": "None", "min": "None",
+                 "max": "None", "any": "False", "all": "True"}
+        add(f"def group_{rule.id}_init():", rule.span)
+        add("return [" + ", ".join(inits[a.function] for a in rule.aggregates) + "]", rule.span, 1)
+        add("")
+        add(f"def group_{rule.id}_add(acc, {var}):", rule.span)
+        for position, aggregate in enumerate(rule.aggregates):
+            self._accumulate(position, aggregate.function,
+                             self.expr(aggregate.argument.node) if aggregate.argument else "",
+                             aggregate.span)
+        add("return acc", rule.span, 1)
+        add("")
+        add(f"def group_{rule.id}_emit(key, acc, out):", rule.span)
+        for position, (name, expr) in enumerate(rule.by):
+            add(f"{py_name(name)} = key[{position}]", expr.span, 1)
+        for position, aggregate in enumerate(rule.aggregates):
+            add(f"{py_name(aggregate.name)} = acc[{position}]", aggregate.span, 1)
+        self._bindings(rule.lets, 1)
+        for emit in rule.emits:
+            self._emit(emit, 1)
+
+    def _accumulate(self, position: int, function: str, value: str, span: Span) -> None:
+        slot = f"acc[{position}]"
+        statements = {
+            "sum": [f"{slot} = {slot} + {value}"],
+            "count": [f"{slot} += 1"],
+            "collect": [f"{slot}.append({value})"],
+            "first": [f"if {slot} is None:", f"    {slot} = {value}"],
+            "min": [f"_v = {value}", f"if {slot} is None or _v < {slot}:", f"    {slot} = _v"],
+            "max": [f"_v = {value}", f"if {slot} is None or _v > {slot}:", f"    {slot} = _v"],
+            "any": [f"{slot} = {slot} or {value}"],
+            "all": [f"{slot} = {slot} and {value}"],
+        }[function]
+        for statement in statements:
+            self.source.add(statement, span, 1)
+
+    def module(self) -> Source:
+        body = ModuleGen(self.plan)
+        for mapping in self.plan.mappings:
+            body.mapping(mapping)
+        for rule in self.plan.rules:
+            if isinstance(rule, GroupRuleIR):
+                body.group_rule(rule)
+            else:
+                body.record_rule(rule)
+        head = Source()
+        head.add(f'"""Compiled from spec {self.plan.name} {self.plan.version}, '
+                 f'spec version {self.plan.spec_version}. Generated: do not edit."""')
+        head.add("# Names reachable from here: rt (the runtime), IDX (lookup indexes), "
+                 "POLICY, RUN, K* constants.")
+        for name, literal in body.source.constants.items():
+            head.add(f"{name} = rt.D({literal!r})")
+        head.lines += body.source.lines
+        head.spans += body.source.spans
+        return head
+
+
+def generate(plan: Plan) -> Source:
+    return ModuleGen(plan).module()

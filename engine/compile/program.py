@@ -1,0 +1,82 @@
+"""A compiled Plan: the generated module, its functions, and its line map back to YAML."""
+
+from __future__ import annotations
+
+import linecache
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from engine.compile import runtime
+from engine.compile.codegen import Source, generate
+from engine.errors import Span
+from engine.plan.model import GroupRuleIR, Plan
+
+RuleFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class GroupFunctions:
+    key: RuleFunction
+    init: RuleFunction
+    add: RuleFunction
+    emit: RuleFunction
+
+
+class Program:
+    """The generated module of one Plan, compiled once; its functions by rule and mapping id."""
+
+    def __init__(self, plan: Plan, source: Source) -> None:
+        self.plan = plan
+        self.source = source
+        self.filename = f"<billsync {plan.name} {plan.spec_version}>"
+        self.text = "\n".join(source.lines) + "\n"
+        code = compile(self.text, self.filename, "exec")
+        linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True),
+                                          self.filename)
+        self.namespace: dict[str, Any] = {
+            "__builtins__": {"any": any, "all": all},
+            "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {},
+        }
+        exec(code, self.namespace)  # noqa: S102 - our generated code, never user text
+
+    def mapping(self, mapping_id: str) -> RuleFunction:
+        function: RuleFunction = self.namespace[f"map_{mapping_id}"]
+        return function
+
+    def record_rule(self, rule_id: str) -> RuleFunction:
+        function: RuleFunction = self.namespace[f"rule_{rule_id}"]
+        return function
+
+    def group_rule(self, rule: GroupRuleIR) -> GroupFunctions:
+        prefix = f"group_{rule.id}_"
+        return GroupFunctions(*(self.namespace[prefix + part] for part in
+                                ("key", "init", "add", "emit")))
+
+    @property
+    def indexes(self) -> dict[str, runtime.Index]:
+        indexes: dict[str, runtime.Index] = self.namespace["IDX"]
+        return indexes
+
+    def span_of(self, tb: TracebackType | None) -> Span | None:
+        """The YAML span of the innermost generated line in a traceback."""
+        found = None
+        for frame, line in traceback.walk_tb(tb):
+            if frame.f_code.co_filename == self.filename and 0 < line <= len(self.source.spans):
+                found = self.source.spans[line - 1] or found
+        return found
+
+    def annotated_source(self) -> str:
+        """The generated source with each line's YAML origin, for --emit-python."""
+        width = max(len(line) for line in self.source.lines)
+        out = []
+        for line, span in zip(self.source.lines, self.source.spans, strict=True):
+            origin = f"  # {span.file}:{span.line}" if span else ""
+            out.append(f"{line.ljust(width)}{origin}".rstrip() if origin else line)
+        return "\n".join(out) + "\n"
+
+
+def compile_plan(plan: Plan) -> Program:
+    return Program(plan, generate(plan))

@@ -1,0 +1,375 @@
+"""The narrow runtime that generated code may call: null handling, Decimal arithmetic,
+dates and periods, rounding with a declared mode, text, lists, and indexed lookups.
+
+Nothing here knows about billing, vendors or contracts. Money is Decimal throughout; a
+float never enters (JSON numbers are parsed straight to Decimal by the reader).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_DOWN,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    ROUND_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+)
+from typing import Any
+
+DECIMAL_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN,
+                          traps=[InvalidOperation, DivisionByZero, Overflow])
+D = Decimal
+MODES = {
+    "half_up": ROUND_HALF_UP, "nearest": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN,
+    "half_down": ROUND_HALF_DOWN, "up": ROUND_UP, "down": ROUND_DOWN,
+    "ceiling": ROUND_CEILING, "floor": ROUND_FLOOR,
+}
+# ISO 4217 minor units of common currencies; a project's policy may add more.
+MINOR_UNITS: dict[str, int] = {
+    "USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "NZD": 2, "CHF": 2, "SEK": 2, "NOK": 2,
+    "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "SGD": 2, "HKD": 2, "CNY": 2, "INR": 2, "MXN": 2,
+    "BRL": 2, "ZAR": 2, "AED": 2, "SAR": 2, "ILS": 2, "TRY": 2, "JPY": 0, "KRW": 0, "CLP": 0,
+    "ISK": 0, "VND": 0, "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3,
+}
+
+
+class RuleError(Exception):
+    """A failure inside a rule on one record: the record becomes a RULE_ERROR exception."""
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+    def _same(self, other: Money) -> None:
+        if self.currency != other.currency:
+            raise RuleError(f"cannot combine {self.currency} and {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __radd__(self, other: object) -> Money:
+        if other == 0:
+            return self
+        return NotImplemented
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __mul__(self, factor: Decimal | int) -> Money:
+        return Money(self.amount * factor, self.currency)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, divisor: Decimal | int) -> Money:
+        return Money(self.amount / divisor, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+
+# -- null handling -----------------------------------------------------------------------
+
+def unwrap(value: Any, what: str) -> Any:
+    if value is None:
+        raise RuleError(f"{what} is absent")
+    return value
+
+
+def coalesce(*values: Any) -> Any:
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+# -- numbers -----------------------------------------------------------------------------
+
+def div(a: Decimal | int | Money, b: Decimal | int) -> Any:
+    if b == 0:
+        raise RuleError("division by zero")
+    if isinstance(a, int):
+        return Decimal(a) / b
+    return a / b
+
+
+def round(value: Decimal | int, places: int, mode: str) -> Decimal:  # noqa: A001
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=MODES[mode])
+
+
+def minor_units(currency: str) -> int:
+    try:
+        return MINOR_UNITS[currency]
+    except KeyError:
+        raise RuleError(f"unknown currency '{currency}' (no ISO 4217 minor unit)") from None
+
+
+def round_minor(value: Decimal | int, currency: str, mode: str) -> Decimal:
+    return round(value, minor_units(currency), mode)
+
+
+def round_to(value: int, increment: int, mode: str) -> int:
+    """An integer rounded to a multiple of increment (none: unchanged)."""
+    if mode == "none" or increment <= 1:
+        return value
+    steps = (Decimal(value) / increment).quantize(Decimal(1), rounding=MODES[mode])
+    return int(steps) * increment
+
+
+def money(amount: Decimal | int, currency: str) -> Money:
+    return Money(Decimal(amount), currency)
+
+
+def abs(value: Any) -> Any:  # noqa: A001
+    return -value if value < 0 else value
+
+
+def min(a: Any, b: Any) -> Any:  # noqa: A001
+    return a if a <= b else b
+
+
+def max(a: Any, b: Any) -> Any:  # noqa: A001
+    return a if a >= b else b
+
+
+def to_decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise RuleError("cannot turn a bool into a decimal")
+    try:
+        result = Decimal(value) if isinstance(value, (int, str, Decimal)) else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        raise RuleError(f"not a decimal: {value!r}")
+    return result
+
+
+def to_int(value: Any) -> int:
+    number = to_decimal(value)
+    if number != number.to_integral_value():
+        raise RuleError(f"not a whole number: {value}")
+    return int(number)
+
+
+# -- text --------------------------------------------------------------------------------
+
+def text(value: Any) -> str:
+    """The canonical text of a value: decimals without exponent, ISO dates, true/false."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime):
+        return format_datetime(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Money):
+        return f"{format(value.amount, 'f')} {value.currency}"
+    return str(value)
+
+
+str_ = text
+
+
+def concat(*parts: Any) -> str:
+    return "".join(text(p) for p in parts)
+
+
+def key(*parts: Any) -> str:
+    return ":".join(text(p) for p in parts)
+
+
+def upper(value: str) -> str:
+    return value.upper()
+
+
+def lower(value: str) -> str:
+    return value.lower()
+
+
+def trim(value: str) -> str:
+    return value.strip()
+
+
+def length(value: str) -> int:
+    return len(value)
+
+
+def replace(value: str, old: str, new: str) -> str:
+    return value.replace(old, new)
+
+
+def starts_with(value: str, prefix: str) -> bool:
+    return value.startswith(prefix)
+
+
+# -- dates and periods -------------------------------------------------------------------
+
+def date(value: str) -> dt.date:
+    try:
+        if len(value) != 10:
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise RuleError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def datetime(value: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise RuleError(f"not a date-time (ISO 8601): {value!r}") from None
+    if parsed.tzinfo is None:
+        raise RuleError(f"date-time without a time zone: {value!r}")
+    return parsed.astimezone(dt.UTC)
+
+
+def format_datetime(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def date_of(value: dt.datetime) -> dt.date:
+    return value.date()
+
+
+def epoch_seconds(value: dt.datetime) -> int:
+    return int(value.timestamp())
+
+
+def period(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _period_parts(value: str) -> tuple[int, int]:
+    try:
+        year, month = int(value[:4]), int(value[5:7])
+        if len(value) != 7 or value[4] != "-" or not 1 <= month <= 12:
+            raise ValueError
+    except ValueError:
+        raise RuleError(f"not a period (YYYY-MM): {value!r}") from None
+    return year, month
+
+
+def period_start(value: str) -> dt.date:
+    year, month = _period_parts(value)
+    return dt.date(year, month, 1)
+
+
+def period_end(value: str) -> dt.date:
+    year, month = _period_parts(value)
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def add_days(day: dt.date, days: int) -> dt.date:
+    return day + dt.timedelta(days=days)
+
+
+def days_between(start: dt.date, end: dt.date) -> int:
+    return (end - start).days
+
+
+# -- lists -------------------------------------------------------------------------------
+
+def count(items: Sequence[Any]) -> int:
+    return len(items)
+
+
+def first(items: Sequence[Any]) -> Any:
+    return items[0] if items else None
+
+
+def sum_list(items: Iterable[Any]) -> Any:
+    total: Any = 0
+    for item in items:
+        total = total + item
+    return total
+
+
+def sort(items: Iterable[Any]) -> list[Any]:
+    return sorted(items, key=sort_key)
+
+
+def index(items: Sequence[Any], position: int) -> Any:
+    return items[position] if 0 <= position < len(items) else None
+
+
+def sort_key(value: Any) -> tuple[Any, ...]:
+    """A total order over values that may be absent (absent first)."""
+    if isinstance(value, tuple):
+        return tuple(sort_key(v) for v in value)
+    if value is None:
+        return (0, "")
+    if isinstance(value, dict):
+        return (1, tuple(sorted((k, sort_key(v)) for k, v in value.items())))
+    if isinstance(value, Money):
+        return (1, value.currency, value.amount)
+    return (1, value)
+
+
+# -- lookups -----------------------------------------------------------------------------
+
+class Index:
+    """Rows of one entity by key fields; dated lookups pick the rows in force on a day.
+
+    `effective_to` is inclusive. With a version field, only the latest version in force of
+    each entity key is returned.
+    """
+
+    def __init__(self, rows: Iterable[dict[str, Any]], keys: Sequence[str],
+                 effective_from: str | None = None, effective_to: str | None = None,
+                 version: str | None = None, entity_key: Sequence[str] = ()) -> None:
+        self.effective_from, self.effective_to, self.version = effective_from, effective_to, version
+        self.entity_key = tuple(k for k in entity_key if k != version)
+        self.rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            self.rows.setdefault(tuple(row[k] for k in keys), []).append(row)
+        order = (effective_from,) if effective_from else ()
+        for bucket in self.rows.values():
+            bucket.sort(key=lambda r: sort_key(tuple(r[k] for k in (*order, *self.entity_key))))
+
+    def all(self, key: tuple[Any, ...], at: dt.date | None = None) -> list[dict[str, Any]]:
+        rows = self.rows.get(key, [])
+        if at is None or self.effective_from is None:
+            return rows
+        start, end = self.effective_from, self.effective_to
+        found = [r for r in rows if r[start] <= at and (end is None or r[end] is None
+                                                        or at <= r[end])]
+        if self.version is None:
+            return found
+        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for row in found:  # sorted by effective_from: the last in force wins
+            ident = tuple(row[k] for k in self.entity_key)
+            current = latest.get(ident)
+            if current is None or (row[start], row[self.version]) >= (
+                    current[start], current[self.version]):
+                latest[ident] = row
+        return list(latest.values())
+
+    def one(self, key: tuple[Any, ...], at: dt.date | None = None) -> dict[str, Any] | None:
+        rows = self.all(key, at)
+        if len(rows) > 1:
+            raise RuleError(f"lookup is ambiguous: {len(rows)} rows match {key}")
+        return rows[0] if rows else None

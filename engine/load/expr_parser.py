@@ -1,0 +1,218 @@
+"""Parse expression text (found inside YAML scalars) into AST nodes with file spans."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from engine.errors import Collector, Span
+from engine.load import ast
+
+_GRAMMAR = Path(__file__).with_name("expr.lark")
+_IMPORT = re.compile(r"^\s*(import|from\s+\S+\s+import)\b")
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(_GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+class Origin:
+    """Where an expression's text starts in its file, to turn lark positions into spans."""
+
+    def __init__(self, file: str, line: int, col: int, indent: int = 0) -> None:
+        self.file, self.line, self.col, self.indent = file, line, col, indent
+
+    def position(self, line: int, col: int) -> tuple[int, int]:
+        if line == 1:
+            return self.line, self.col + col - 1
+        return self.line + line - 1, self.indent + col
+
+    def span(self, line: int, col: int, end_line: int, end_col: int) -> Span:
+        start = self.position(line, col)
+        end = self.position(end_line, end_col)
+        return Span(self.file, start[0], start[1], end[0], end[1])
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, ast.Node]):
+    def __init__(self, origin: Origin) -> None:
+        super().__init__()
+        self.origin = origin
+
+    def _span(self, meta: Any) -> Span:
+        return self.origin.span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def number(self, meta: Any, items: list[Token]) -> ast.Node:
+        text = str(items[0])
+        value: int | Decimal = Decimal(text) if "." in text else int(text)
+        return ast.Literal(self._span(meta), value)
+
+    def string(self, meta: Any, items: list[Token]) -> ast.Node:
+        return ast.Literal(self._span(meta), _unquote(str(items[0])))
+
+    def true(self, meta: Any, _: list[Any]) -> ast.Node:
+        return ast.Literal(self._span(meta), True)
+
+    def false(self, meta: Any, _: list[Any]) -> ast.Node:
+        return ast.Literal(self._span(meta), False)
+
+    def null(self, meta: Any, _: list[Any]) -> ast.Node:
+        return ast.Literal(self._span(meta), None)
+
+    def name(self, meta: Any, items: list[Token]) -> ast.Node:
+        return ast.Name(self._span(meta), str(items[0]))
+
+    def field(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Field(self._span(meta), items[0], str(items[1]))
+
+    def unwrap(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Unwrap(self._span(meta), items[0])
+
+    def index(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Index(self._span(meta), items[0], items[1])
+
+    def call(self, meta: Any, items: list[Any]) -> ast.Node:
+        arguments = items[1] if len(items) > 1 else []
+        positional = tuple(a for a in arguments if not isinstance(a, tuple))
+        named = tuple(a for a in arguments if isinstance(a, tuple))
+        return ast.Call(self._span(meta), str(items[0]), positional, named)
+
+    def arguments(self, meta: Any, items: list[Any]) -> list[Any]:
+        return items
+
+    def named(self, meta: Any, items: list[Any]) -> tuple[str, ast.Node]:
+        return (str(items[0]), items[1])
+
+    def lambda_(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Lambda(self._span(meta), str(items[0]), items[1])
+
+    def neg(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Unary(self._span(meta), "-", items[0])
+
+    def not_op(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Unary(self._span(meta), "not", items[0])
+
+    def _binary(self, meta: Any, op: str, left: ast.Node, right: ast.Node) -> ast.Node:
+        return ast.Binary(self._span(meta), op, left, right)
+
+    def binary(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, str(items[1]), items[0], items[2])
+
+    def compare(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, str(items[1]), items[0], items[2])
+
+    def member(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, "in", items[0], items[1])
+
+    def and_op(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, "and", items[0], items[1])
+
+    def or_op(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, "or", items[0], items[1])
+
+    def coalesce(self, meta: Any, items: list[Any]) -> ast.Node:
+        return self._binary(meta, "??", items[0], items[1])
+
+    def cond(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Cond(self._span(meta), items[0], items[1], items[2])
+
+    def list(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.ListLit(self._span(meta), tuple(i for i in items if i is not None))
+
+    def record(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.RecordLit(self._span(meta), tuple(i for i in items if i is not None))
+
+    def pair(self, meta: Any, items: list[Any]) -> tuple[str, ast.Node]:
+        return (str(items[0]), items[1])
+
+
+# lark names the alias "lambda", which is a Python keyword; route it to lambda_.
+setattr(_ToAst, "lambda", _ToAst.lambda_)  # noqa: B010
+
+
+def _describe_expected(error: UnexpectedInput) -> str | None:
+    expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
+    names = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "RPAR": "')'",
+             "LPAR": "'('", "COMMA": "','", "RSQB": "']'", "RBRACE": "'}'", "COLON": "':'"}
+    shown = [names.get(e, e.lower()) for e in expected if not e.startswith("__")][:6]
+    return f"expected {', '.join(shown)}" if shown else None
+
+
+def parse_expression(text: str, origin: Origin, collector: Collector) -> ast.Node | None:
+    """Parse one expression; report a located E103/E209 diagnostic and return None on error."""
+    if _IMPORT.match(text):
+        span = origin.span(1, 1, 1, len(text.strip()) + 1)
+        collector.error("E209", "imports are not part of the expression language", span,
+                        hint="use the function library; see ARCHITECTURE.md")
+        return None
+    if not text.strip():
+        collector.error("E103", "empty expression", origin.span(1, 1, 1, 2))
+        return None
+    try:
+        tree = _parser().parse(text)
+    except (UnexpectedCharacters, UnexpectedToken, UnexpectedEOF) as error:
+        line = getattr(error, "line", -1)
+        col = getattr(error, "column", -1)
+        if line is None or line < 1:
+            lines = text.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+        token = getattr(error, "token", None)
+        if isinstance(error, UnexpectedCharacters):
+            what = f"unexpected character {text.splitlines()[line - 1][col - 1]!r}"
+        elif token is None or token.type == "$END":
+            what = "unexpected end of expression"
+        else:
+            what = f"unexpected {str(token)!r}"
+        collector.error("E103", f"syntax error: {what}", origin.span(line, col, line, col + 1),
+                        hint=_describe_expected(error))
+        return None
+    node = _ToAst(origin).transform(tree)
+    assert isinstance(node, ast.Node)
+    return node
+
+
+def parse_template(text: str, origin: Origin, collector: Collector) -> ast.Node | None:
+    """Parse a message template: text with {expression} parts."""
+    parts: list[ast.Node] = []
+    depth, start = 0, 0
+    literal_start = 0
+    for index, char in enumerate(text):
+        if char == "{":
+            if depth == 0:
+                start = index
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+            if depth == 0:
+                if start > literal_start:
+                    parts.append(_text_part(text, literal_start, start, origin))
+                inner = Origin(origin.file, *origin.position(1, start + 2), origin.indent)
+                parsed = parse_expression(text[start + 1 : index], inner, collector)
+                if parsed is None:
+                    return None
+                parts.append(parsed)
+                literal_start = index + 1
+    if depth:
+        collector.error("E103", "unclosed '{' in message template",
+                        origin.span(1, start + 1, 1, start + 2))
+        return None
+    if literal_start < len(text):
+        parts.append(_text_part(text, literal_start, len(text), origin))
+    whole = origin.span(1, 1, 1, len(text) + 1)
+    return ast.Template(whole, tuple(parts))
+
+
+def _text_part(text: str, start: int, end: int, origin: Origin) -> ast.Node:
+    return ast.Literal(origin.span(1, start + 1, 1, end + 1), text[start:end])

@@ -1,0 +1,128 @@
+"""Where generated code sends its results (`out` in the generated functions): emits are
+routed to outputs and downstream rules, exceptions and exclusions are recorded, and the
+outcome of every source record is tallied so that counts reconcile."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.compile import runtime
+from engine.plan.model import EntityIR, Plan
+
+Consumer = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """The input record being processed: entity, id, and where it was read."""
+
+    entity: str
+    source_id: str
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class Tally:
+    """What became of the records of one input entity (or vendor input file)."""
+
+    received: int = 0
+    invalid: int = 0
+    duplicate: int = 0
+    superseded: int = 0
+    excluded: Counter[str] = field(default_factory=Counter)
+    excepted: int = 0
+    routed: int = 0
+    loaded: int = 0  # reference data, available to lookups
+
+    @property
+    def accounted(self) -> int:
+        return (self.invalid + self.duplicate + self.superseded + sum(self.excluded.values())
+                + self.excepted + self.routed + self.loaded)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "received": self.received, "invalid": self.invalid, "duplicate": self.duplicate,
+            "superseded": self.superseded, "excluded": dict(sorted(self.excluded.items())),
+            "excepted": self.excepted, "routed": self.routed, "loaded": self.loaded,
+            "reconciles": self.accounted == self.received,
+        }
+
+
+class Sink:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.entities: dict[str, EntityIR] = {e.name: e for e in plan.entities}
+        self.outputs: dict[str, list[dict[str, Any]]] = {
+            e.name: [] for e in plan.entities if e.kind == "output"}
+        self.consumers: dict[str, list[Consumer]] = {}
+        self.codes = {c.code: c for c in plan.exception_codes}
+        self.origin: Origin | None = None
+        self.rule_id: str | None = None
+        self._emitted = False
+        self._excluded: str | None = None
+        self._failed = False
+
+    # -- called by generated code ----------------------------------------------------------
+
+    def emit(self, target: str, record: dict[str, Any]) -> None:
+        self._emitted = True
+        entity = self.entities.get(target)
+        if entity is not None:
+            record = self._complete(entity, record)
+            self.outputs[target].append(record)
+        for consume in self.consumers.get(target, ()):
+            consume(record)
+
+    def exception(self, code: str, message: str, contract_line_id: str | None = None,
+                  field_name: str | None = None) -> None:
+        spec = self.codes[code]
+        origin = self.origin or Origin("(none)", "(none)")
+        if spec.severity == "error":
+            self._failed = True
+        self.outputs["exception"].append(self._complete(self.entities["exception"], {
+            "id": runtime.key(code, origin.entity, origin.source_id),
+            "source_entity": origin.entity, "source_id": origin.source_id, "code": code,
+            "message": message, "owner_role": spec.owner, "severity": spec.severity,
+            "contract_line_id": contract_line_id, "field": field_name,
+            "file": origin.file, "line": origin.line, "rule_id": self.rule_id,
+        }))
+
+    def exclude(self, reason: str) -> None:
+        self._excluded = reason
+
+    # -- used by the runner ----------------------------------------------------------------
+
+    def _complete(self, entity: EntityIR, record: dict[str, Any]) -> dict[str, Any]:
+        """The record with every declared field, in declared order, stamped."""
+        stamped = {"spec_version": self.plan.spec_version, "rule_id": self.rule_id}
+        return {f: record.get(f, stamped.get(f)) for f in entity.field_names()}
+
+    def begin(self, origin: Origin) -> None:
+        self.origin = origin
+        self._emitted, self._excluded, self._failed = False, None, False
+
+    def finish(self, tally: Tally) -> None:
+        """Tally the outcome of the current source record: exactly one place."""
+        if self._failed:
+            tally.excepted += 1
+        elif self._excluded is not None:
+            tally.excluded[self._excluded] += 1
+        elif self._emitted:
+            tally.routed += 1
+        else:
+            self.rule_id = None
+            self.exception("UNROUTED", "no rule routed this record")
+            tally.excepted += 1
+        self.origin = None
+
+    def with_rule(self, rule_id: str, call: Callable[[], None]) -> None:
+        """Run a rule's function; a failure inside it becomes a RULE_ERROR exception."""
+        outer, self.rule_id = self.rule_id, rule_id
+        try:
+            call()
+        finally:
+            self.rule_id = outer

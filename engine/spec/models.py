@@ -1,0 +1,198 @@
+"""Pydantic models of every spec file kind. The JSON Schemas in schemas/spec are generated
+from these (`billsync schemas --write`), so the models are the one source of truth."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+
+SPEC_FORMAT = 1
+Expr = Annotated[str, Field(description="An expression of the billsync expression language.")]
+Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    schema_ref: str | None = Field(default=None, alias="$schema", description="Editor schema hint.")
+
+
+class FieldSpec(BaseModel):
+    """A field of an entity: a type name, or a full declaration."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["string", "int", "decimal", "bool", "date", "datetime", "money", "enum", "list",
+                  "record"]
+    optional: bool = False
+    values: list[str] | None = Field(default=None, description="Members, for type enum.")
+    of: FieldSpec | str | None = Field(default=None, description="Item type, for type list.")
+    fields: dict[str, FieldSpec | str] | None = Field(default=None, description="For type record.")
+    minimum: int | None = Field(default=None, description="Smallest allowed value (int fields).")
+    description: str = ""
+
+
+class EffectiveSpec(BaseModel):
+    """How rows of a reference entity are dated, for effective-dated lookups."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    from_: str = Field(alias="from", description="Field holding the first day in force.")
+    to: str | None = Field(default=None, description="Field holding the last day (inclusive).")
+    version: str | None = Field(
+        default=None, description="Field numbering versions; the latest in force wins."
+    )
+
+
+class EntitySpec(_Spec):
+    """A canonical, vendor or output entity: its fields, key and dating."""
+
+    entity: Ident
+    kind: Literal["reference", "event", "output", "vendor"]
+    description: str = ""
+    key: list[str]
+    revision: str | None = Field(default=None, description="Field whose higher value replaces.")
+    effective: EffectiveSpec | None = None
+    order_by: list[str] = Field(default_factory=list, description="Processing order of events.")
+    fields: dict[str, FieldSpec | str]
+
+
+class MappingSpec(_Spec):
+    """A vendor record <-> canonical entity mapping: one expression per target field."""
+
+    mapping: Ident
+    vendor: str
+    direction: Literal["inbound", "outbound"]
+    description: str = ""
+    source: Ident
+    target: Ident
+    let: dict[str, Expr] = Field(default_factory=dict)
+    fields: dict[str, Expr]
+
+
+class ExceptionSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str
+    message: str = Field(description="A template: text with {expression} parts.")
+    contract_line_id: Expr | None = None
+    field: str | None = None
+
+
+class StepSpec(BaseModel):
+    """One step of a record rule. `when` guards it; exception and exclude end the record."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    when: Expr | None = None
+    let: dict[str, Expr] | None = None
+    require: dict[str, Expr] | None = Field(
+        default=None, description="Bind a present value; when absent, the `else` outcome runs."
+    )
+    else_: OutcomeSpec | None = Field(default=None, alias="else")
+    emit: dict[str, dict[str, Expr]] | None = None
+    stop: bool = False
+    exception: ExceptionSpec | None = None
+    exclude: str | None = Field(default=None, description="Reason the record is excluded.")
+    note: str = ""
+
+
+class OutcomeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    exception: ExceptionSpec | None = None
+    exclude: str | None = None
+    emit: dict[str, dict[str, Expr]] | None = None
+
+
+class RecordRuleSpec(BaseModel):
+    """A rule run once per record of a stream, as an ordered list of steps."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: Ident
+    description: str = ""
+    for_: Ident = Field(alias="for", description="The entity or stream the rule reads.")
+    as_: Ident = Field(alias="as", description="The name of the current record.")
+    steps: list[StepSpec]
+
+
+class GroupRuleSpec(BaseModel):
+    """A rule that groups a stream by key and emits one record per group."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: Ident
+    description: str = ""
+    group: Ident = Field(description="The entity or stream grouped.")
+    as_: Ident = Field(alias="as")
+    by: dict[str, Expr]
+    aggregate: dict[str, Expr] = Field(default_factory=dict)
+    let: dict[str, Expr] = Field(default_factory=dict)
+    emit: dict[str, dict[str, Expr]]
+
+
+def _rule_kind(value: Any) -> str:
+    return "group" if isinstance(value, dict) and "group" in value else "record"
+
+
+Rule = Annotated[
+    Annotated[RecordRuleSpec, Tag("record")] | Annotated[GroupRuleSpec, Tag("group")],
+    Discriminator(_rule_kind),
+]
+
+
+class ExceptionCodeSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    owner: Literal["project_ops", "finance", "integration_support"]
+    severity: Literal["error", "warning", "info"] = "error"
+    description: str = ""
+
+
+class RulePackSpec(_Spec):
+    """A pack of billing or revenue rules, with the exception codes they raise."""
+
+    pack: Ident
+    description: str = ""
+    exception_codes: dict[str, ExceptionCodeSpec] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+
+
+class InputSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    file: str = Field(description="A JSONL file in the data folder, in the vendor's format.")
+    mapping: Ident = Field(description="The inbound mapping that reads it.")
+
+
+class ManifestSpec(_Spec):
+    """billsync.yaml: a firm's project."""
+
+    name: str
+    version: str
+    spec_format: Literal[1] = Field(description="Version of the spec file format.")
+    description: str = ""
+    packs: list[str] = Field(description="Pack folders: shipped (e.g. rules/billing) or ./local.")
+    inputs: list[InputSpec] = Field(default_factory=list)
+    outputs: list[Ident] = Field(default_factory=list, description="Outbound mappings to run.")
+    policies: dict[str, str | int | bool] = Field(default_factory=dict)
+    tests: list[str] = Field(default_factory=lambda: ["tests"])
+
+
+class SpecTestCase(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    through: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}$")
+    given: dict[str, list[dict[str, Any]]]
+    expect: dict[str, list[dict[str, Any]]]
+    absent: dict[str, list[dict[str, Any]]] = Field(
+        default_factory=dict, description="Records that must not appear."
+    )
+
+
+class SpecTestFile(_Spec):
+    """Given/expect cases for `billsync test`."""
+
+    tests: list[SpecTestCase]
+
+
+SPEC_KINDS: dict[str, type[_Spec]] = {
+    "manifest": ManifestSpec,
+    "entity": EntitySpec,
+    "mapping": MappingSpec,
+    "rule_pack": RulePackSpec,
+    "spec_test": SpecTestFile,
+}
