@@ -12,6 +12,7 @@ The five stages, each a sub-package, each usable on its own:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.check import check_project
@@ -32,17 +33,32 @@ def load(project_dir: str | Path) -> tuple[Project | None, list[Diagnostic]]:
     return project, collector.diagnostics
 
 
-def check(project_dir: str | Path) -> tuple[Plan | None, list[Diagnostic]]:
-    """Stages 1-3: all diagnostics, and the Plan when there is no error."""
+@dataclass(frozen=True)
+class Build:
+    """Stages 1-3 of a project: what was loaded, the Plan (None on errors), diagnostics."""
+
+    project: Project | None
+    plan: Plan | None
+    diagnostics: list[Diagnostic]
+
+
+def build(project_dir: str | Path) -> Build:
+    """Stages 1-3: load, check and plan, collecting every diagnostic."""
     collector = Collector()
     project = load_project(Path(project_dir), collector)
     if project is None:
-        return None, collector.diagnostics
+        return Build(None, None, collector.diagnostics)
     ctx = check_project(project, collector)
     if collector.has_errors:
-        return None, collector.diagnostics
+        return Build(project, None, collector.diagnostics)
     result = build_plan(ctx, collector)
-    return (None if collector.has_errors else result), collector.diagnostics
+    return Build(project, None if collector.has_errors else result, collector.diagnostics)
+
+
+def check(project_dir: str | Path) -> tuple[Plan | None, list[Diagnostic]]:
+    """Stages 1-3: all diagnostics, and the Plan when there is no error."""
+    result = build(project_dir)
+    return result.plan, result.diagnostics
 
 
 def plan(project_dir: str | Path) -> Plan:
@@ -68,4 +84,4 @@ def run(program: Program, data_dir: str | Path, out_dir: str | Path | None = Non
     return result
 
 
-__all__ = ["Plan", "Program", "RunResult", "check", "compile", "load", "plan", "run"]
+__all__ = ["Build", "Plan", "Program", "RunResult", "build", "check", "compile", "load", "plan", "run"]

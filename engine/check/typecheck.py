@@ -98,8 +98,10 @@ class Checker:
         if is_optional(found) and assignable(unwrap(found), expected):
             self._err("E206", f"value may be absent ({found.name}) where {expected.name} is "
                       "required", node, hint="handle absence with '?? default' or assert with '!'")
-        elif isinstance(expected, EnumT) and isinstance(node, ast.Literal) and found == STRING:
-            self._enum_member(node, expected)
+        elif isinstance(enum := unwrap(expected), EnumT) and unwrap(found) == STRING and (
+                leaves := _string_leaves(node)):
+            for leaf in leaves:
+                self._enum_member(leaf, enum)
         else:
             self._err("E205", f"expected {expected.name}, found {found.name}", node)
 
@@ -498,6 +500,17 @@ class Checker:
         if node.function == "lookup_all":
             return ListT(entity.record)
         return optional(entity.record)
+
+
+def _string_leaves(node: ast.Node) -> list[ast.Literal] | None:
+    """The string literals an expression can result in, if it only results in literals."""
+    match node:
+        case ast.Literal(value=str()):
+            return [node]
+        case ast.Cond(then=then, otherwise=otherwise):
+            a, b = _string_leaves(then), _string_leaves(otherwise)
+            return a + b if a is not None and b is not None else None
+    return None
 
 
 def _literal_type(value: object) -> Type:

@@ -107,6 +107,8 @@ class ExprGen:
             return f"rt.coalesce({left}, {right})"
         if node.op == "/":
             return f"rt.div({left}, {right})"
+        if node.op in ("==", "!=") and ast.Literal(node.right.span, None) == node.right:
+            return f"({left} {'is' if node.op == '==' else 'is not'} None)"
         return f"({left} {node.op} {right})"
 
     def _call(self, node: ast.Call) -> str:

@@ -70,11 +70,10 @@ class Program:
 
     def annotated_source(self) -> str:
         """The generated source with each line's YAML origin, for --emit-python."""
-        width = max(len(line) for line in self.source.lines)
         out = []
         for line, span in zip(self.source.lines, self.source.spans, strict=True):
             origin = f"  # {span.file}:{span.line}" if span else ""
-            out.append(f"{line.ljust(width)}{origin}".rstrip() if origin else line)
+            out.append(f"{line.ljust(88)}{origin}" if origin else line)
         return "\n".join(out) + "\n"
 
 

@@ -103,6 +103,8 @@ class Runner:
                 tally.invalid += 1
                 self._invalid(entity, source_id, file, line, error.field, error.reason)
                 continue
+            if isinstance(record.get("id"), str):
+                source_id = record["id"]
             yield record, Origin(entity, source_id, file, line)
 
     def tally(self, origin: Origin) -> Tally:
@@ -159,10 +161,12 @@ class Runner:
 
     def _mapped(self, mapping: MappingIR, file: str) -> Iterator[tuple[dict[str, Any], Origin]]:
         function = self.program.mapping(mapping.id)
+        target_fields = self.entities[mapping.target].field_names()
 
         def convert(record: dict[str, Any]) -> dict[str, Any]:
             try:
-                result: dict[str, Any] = function(record)
+                mapped = function(record)
+                result = {name: mapped.get(name) for name in target_fields}
             except (runtime.RuleError, ArithmeticError) as error:
                 span = self.program.span_of(error.__traceback__)
                 where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""

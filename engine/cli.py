@@ -1,0 +1,202 @@
+"""The `billsync` command line. Verbs: check, plan, compile, run, test, lineage, graph,
+schemas. Exit codes: 0 success, 1 problems found (errors, failed tests), 2 bad usage."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+import engine
+from engine import lineage as lineage_view
+from engine.errors import BillsyncError, Diagnostic
+from engine.render import counts, render
+from engine.report import print_summary
+from engine.spec import jsonschema
+from engine.testing import run_tests
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="billsync: delivery to billing, from a YAML spec.")
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds billsync.yaml).")]
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class GraphFormat(str, Enum):
+    dot = "dot"
+    mermaid = "mermaid"
+
+
+def _print_diagnostics(diagnostics: list[Diagnostic], fmt: Format = Format.text) -> None:
+    if not diagnostics:
+        return
+    target = out if fmt is not Format.text else err
+    target.print(render(diagnostics, fmt.value), markup=False)
+
+
+def _plan(project: Path) -> engine.Plan:
+    """The Plan, or print every diagnostic and exit 1."""
+    result = engine.build(project)
+    if result.plan is None:
+        _print_diagnostics(result.diagnostics)
+        err.print(counts(result.diagnostics), markup=False)
+        raise typer.Exit(1)
+    return result.plan
+
+
+@app.command()
+def check(project: ProjectArg,
+          format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+          ) -> None:
+    """Load and check the spec; print every diagnostic; exit 1 on errors."""
+    result = engine.build(project)
+    _print_diagnostics(result.diagnostics, format)
+    if format is Format.text:
+        verdict = "ok" if result.plan is not None else "failed"
+        version = f", spec version {result.plan.spec_version}" if result.plan else ""
+        err.print(f"check {verdict}: {counts(result.diagnostics)}{version}", markup=False)
+    if result.plan is None:
+        raise typer.Exit(1)
+
+
+@app.command()
+def plan(project: ProjectArg,
+         as_json: Annotated[bool, typer.Option("--json", help="Print the whole Plan.")] = False,
+         ) -> None:
+    """Show the Plan: its spec version, entities, mappings and rules in order."""
+    result = _plan(project)
+    if as_json:
+        out.print(json.dumps(result.to_json(), indent=2, default=str), markup=False)
+        return
+    out.print(f"{result.name} {result.version}  spec version {result.spec_version}", markup=False)
+    out.print(f"entities: {len(result.entities)}  mappings: {len(result.mappings)}  "
+              f"rules: {len(result.rules)}  lookups: {len(result.lookups)}", markup=False)
+    for rule in result.rules:
+        out.print(f"  rule {rule.id:<28} {rule.input} -> {', '.join(rule.emits_to)}", markup=False)
+
+
+@app.command(name="compile")
+def compile_(project: ProjectArg,
+             emit_python: Annotated[bool, typer.Option("--emit-python",
+                                                       help="Print the generated Python.")] = False,
+             ) -> None:
+    """Compile the Plan to Python; with --emit-python, print it with its YAML origins."""
+    program = engine.compile(_plan(project))
+    if emit_python:
+        out.print(program.annotated_source(), markup=False, end="")
+    else:
+        out.print(f"compiled {len(program.source.lines)} lines, spec version "
+                  f"{program.plan.spec_version}", markup=False)
+
+
+@app.command()
+def run(project: ProjectArg,
+        data: Annotated[Path, typer.Option(help="Folder of input JSONL files.")],
+        out_dir: Annotated[Path, typer.Option("--out", help="Folder for output files.")],
+        through: Annotated[str | None, typer.Option(help="Last period to close, YYYY-MM.")] = None,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+        ) -> None:
+    """Run the compiled spec over input files and write one JSONL file per output."""
+    if through is not None and not PERIOD.match(through):
+        err.print(f"--through must be a period YYYY-MM, got {through!r}", markup=False)
+        raise typer.Exit(2)
+    if not data.is_dir():
+        err.print(f"--data {data}: no such folder", markup=False)
+        raise typer.Exit(2)
+    program = engine.compile(_plan(project))
+    result = engine.run(program, data, out_dir, through)
+    if not quiet:
+        print_summary(result, out)
+        out.print(f"wrote {len(result.files)} files to {out_dir}", markup=False)
+    if not result.reconciles:
+        raise typer.Exit(1)
+
+
+@app.command()
+def test(project: ProjectArg) -> None:
+    """Run the spec's given/expect cases; print a field-level diff for each failure."""
+    result = engine.build(project)
+    if result.plan is None or result.project is None:
+        _print_diagnostics(result.diagnostics)
+        raise typer.Exit(1)
+    program = engine.compile(result.plan)
+    cases = run_tests(program, result.project.test_files)
+    for case in cases:
+        mark = "PASS" if case.passed else "FAIL"
+        out.print(f"{mark} {case.file}:{case.line} {case.name}", markup=False)
+        for failure in case.failures:
+            out.print(f"  {failure}", markup=False)
+    failed = sum(1 for c in cases if not c.passed)
+    out.print(f"{len(cases) - failed} passed, {failed} failed", markup=False)
+    if failed or not cases:
+        if not cases:
+            err.print("no spec test cases found", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command()
+def lineage(project: ProjectArg,
+            field: Annotated[str, typer.Argument(help="An output field, e.g. invoice_line.amount")],
+            ) -> None:
+    """Print the source fields and rules that feed a field."""
+    text = lineage_view.lineage(_plan(project), field)
+    if text is None:
+        err.print(f"no field '{field}' in the graph (use entity.field)", markup=False)
+        raise typer.Exit(1)
+    out.print(text, markup=False)
+
+
+@app.command()
+def graph(project: ProjectArg,
+          format: Annotated[GraphFormat, typer.Option("--format")] = GraphFormat.dot,
+          fields: Annotated[bool, typer.Option("--fields", help="Field-level graph.")] = False,
+          ) -> None:
+    """Write the dependency graph as DOT or Mermaid."""
+    result = _plan(project)
+    render_graph = lineage_view.to_dot if format is GraphFormat.dot else lineage_view.to_mermaid
+    out.print(render_graph(result, fields), markup=False, end="")
+
+
+@app.command()
+def schemas(project: Annotated[Path, typer.Argument(help="A project using the shipped packs.")
+                               ] = Path("examples/standard"),
+            write: Annotated[Path | None, typer.Option(help="Write the schemas here.")] = None,
+            check: Annotated[Path | None, typer.Option(help="Exit 1 if these are stale.")] = None,
+            ) -> None:
+    """Generate the JSON Schemas of spec files and canonical records."""
+    entities = _plan(project).entities
+    if write is not None:
+        for path in jsonschema.write_all(entities, write):
+            out.print(f"wrote {path}", markup=False)
+    if check is not None:
+        stale = jsonschema.stale(entities, check)
+        for name in stale:
+            err.print(f"stale: {check / name} (run make schemas)", markup=False)
+        if stale:
+            raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except BillsyncError as error:
+        _print_diagnostics(error.diagnostics)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

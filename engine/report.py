@@ -1,0 +1,76 @@
+"""The readable run summary: what came in and where it went, and the invoices per client."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from rich.console import Console
+from rich.table import Table
+
+from engine.run.runner import RunResult
+
+
+def inputs_table(result: RunResult) -> Table:
+    table = Table(title=f"Inputs ({result.plan.name}, spec {result.plan.spec_version})")
+    for column in ("input", "received", "invalid", "duplicate", "superseded", "excluded",
+                   "excepted", "routed", "loaded", "reconciles"):
+        table.add_column(column, justify="left" if column == "input" else "right")
+    for name, tally in sorted(result.tallies.items()):
+        if not tally.received:
+            continue
+        excluded = ", ".join(f"{k} {v}" for k, v in sorted(tally.excluded.items())) or "0"
+        table.add_row(name, str(tally.received), str(tally.invalid), str(tally.duplicate),
+                      str(tally.superseded), excluded, str(tally.excepted), str(tally.routed),
+                      str(tally.loaded), "yes" if tally.accounted == tally.received else "NO")
+    return table
+
+
+def outputs_table(result: RunResult) -> Table:
+    table = Table(title="Outputs")
+    table.add_column("file")
+    table.add_column("records", justify="right")
+    for name, rows in sorted(result.outputs.items()):
+        table.add_row(f"{name}.jsonl", str(len(rows)))
+    for name, rows in sorted(result.payloads.items()):
+        table.add_row(f"payloads/{name}.jsonl", str(len(rows)))
+    return table
+
+
+def invoices_table(result: RunResult) -> Table:
+    table = Table(title="Invoiced per customer and period")
+    for column in ("customer", "period", "currency", "invoices", "subtotal", "tax", "total"):
+        table.add_column(column, justify="right" if column in ("invoices", "subtotal", "tax",
+                                                               "total") else "left")
+    totals: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
+    for invoice in result.outputs.get("invoice", []):
+        row = totals[(invoice["customer_id"], invoice["period"], invoice["currency"])]
+        row[0] += 1
+        row[1] += invoice["subtotal"]
+        row[2] += invoice["tax_total"]
+        row[3] += invoice["total"]
+    for (customer, period, currency), (count, subtotal, tax, total) in sorted(totals.items()):
+        table.add_row(customer, period, currency, str(count), f"{subtotal:,}", f"{tax:,}",
+                      f"{total:,}")
+    return table
+
+
+def exceptions_table(result: RunResult) -> Table:
+    table = Table(title="Exceptions by code")
+    for column in ("code", "owner", "count"):
+        table.add_column(column, justify="right" if column == "count" else "left")
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in result.outputs.get("exception", []):
+        counts[(row["code"], row["owner_role"])] += 1
+    for (code, owner), count in sorted(counts.items()):
+        table.add_row(code, owner, str(count))
+    return table
+
+
+def print_summary(result: RunResult, console: Console) -> None:
+    for table in (inputs_table(result), outputs_table(result), invoices_table(result),
+                  exceptions_table(result)):
+        console.print(table)
+    verdict = "all input counts reconcile" if result.reconciles else "COUNTS DO NOT RECONCILE"
+    console.print(f"[bold]{verdict}[/bold]")
