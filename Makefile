@@ -41,7 +41,7 @@ golden: $(TSTAMP)
 	$(BIN)/pytest --update-golden
 
 schemas: $(STAMP)
-	$(BIN)/billsync schemas --write schemas/spec
+	$(BIN)/billsync schemas --write schemas
 
 clean:
 	rm -rf $(VENV) out

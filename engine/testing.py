@@ -93,9 +93,18 @@ def _absent(entity: str, unwanted: list[dict[str, Any]], actual: list[dict[str, 
             for u in unwanted if any(not _mismatches(u, a) for a in actual)]
 
 
-def _write_given(case: SpecTestCase, folder: Path) -> None:
+def _input_file(program: Program, entity: str) -> str:
+    """Canonical records go to <entity>.jsonl; vendor records to the input their mapping reads."""
+    for item in program.plan.inputs:
+        mapping = program.plan.mapping(item.mapping)
+        if mapping is not None and mapping.source == entity:
+            return item.file
+    return f"{entity}.jsonl"
+
+
+def _write_given(program: Program, case: SpecTestCase, folder: Path) -> None:
     for entity, rows in case.given.items():
-        with (folder / f"{entity}.jsonl").open("w", encoding="utf-8") as handle:
+        with (folder / _input_file(program, entity)).open("a", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, default=_plain_json) + "\n")
 
@@ -114,7 +123,7 @@ def run_case(program: Program, loaded: Loaded[SpecTestFile], index: int) -> Case
         result.failures.append("the case expects nothing: add records under expect")
         return result
     with tempfile.TemporaryDirectory(prefix="billsync-test-") as folder:
-        _write_given(case, Path(folder))
+        _write_given(program, case, Path(folder))
         run = Runner(program, Path(folder), case.through).run()
     for entity, expected in case.expect.items():
         result.failures += compare(entity, expected, run.outputs.get(entity, []))

@@ -180,10 +180,11 @@ class Checker:
         return joined
 
     def _list(self, node: ast.Node, items: tuple[ast.Node, ...], scope: Scope) -> Type:
-        item: Type = NULL
+        item: Type | None = None
         for element in items:
-            item = self._join(element, item, self._type(element, scope))
-        return ListT(item)
+            found = self._type(element, scope)
+            item = found if item is None else self._join(element, item, found)
+        return ListT(item if item is not None else NULL)
 
     def _name(self, node: ast.Node, name: str, scope: Scope) -> Type:
         if name.startswith("__"):

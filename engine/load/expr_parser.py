@@ -142,12 +142,18 @@ class _ToAst(Transformer[Token, ast.Node]):
 setattr(_ToAst, "lambda", _ToAst.lambda_)  # noqa: B010
 
 
+_TOKEN_NAMES = {"RPAR": "')'", "LPAR": "'('", "COMMA": "','", "RSQB": "']'", "LSQB": "'['",
+                "RBRACE": "'}'", "LBRACE": "'{'", "COLON": "':'", "THEN": "'then'",
+                "ELSE": "'else'", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'",
+                "MUL_OP": "'*' or '/'", "$END": "the end"}
+
+
 def _describe_expected(error: UnexpectedInput) -> str | None:
-    expected = sorted(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
-    names = {"NAME": "a name", "NUMBER": "a number", "STRING": "a string", "RPAR": "')'",
-             "LPAR": "'('", "COMMA": "','", "RSQB": "']'", "RBRACE": "'}'", "COLON": "':'"}
-    shown = [names.get(e, e.lower()) for e in expected if not e.startswith("__")][:6]
-    return f"expected {', '.join(shown)}" if shown else None
+    expected = set(getattr(error, "expected", None) or getattr(error, "allowed", None) or [])
+    if "NAME" in expected:
+        return "expected an expression (a name, a literal, a call, '(' ...)"
+    shown = sorted(_TOKEN_NAMES.get(e, e.lower()) for e in expected if not e.startswith("__"))
+    return f"expected {', '.join(shown[:6])}" if shown else None
 
 
 def parse_expression(text: str, origin: Origin, collector: Collector) -> ast.Node | None:

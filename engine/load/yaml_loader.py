@@ -70,11 +70,13 @@ def _scalar_span(file: str, line0: int, col0: int, value: object) -> Span:
 def _plain(node: Any, file: str, path: NodePath, doc: SourceDoc) -> Any:
     if isinstance(node, CommentedMap):
         result: dict[str, Any] = {}
+        own = node.lc.data or {}
         for key in node:
             child = (*path, str(key))
-            kline, kcol = node.lc.key(key)
+            # Keys merged in with `<<:` have no position of their own: use the mapping's.
+            kline, kcol = node.lc.key(key) if key in own else (node.lc.line, node.lc.col)
             doc.key_spans[child] = _scalar_span(file, kline, kcol, key)
-            vline, vcol = node.lc.value(key)
+            vline, vcol = node.lc.value(key) if key in own else (node.lc.line, node.lc.col)
             value = node[key]
             doc.value_spans[child] = _scalar_span(file, vline, vcol, value)
             result[str(key)] = _plain(value, file, child, doc)
