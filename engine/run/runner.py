@@ -105,7 +105,8 @@ class Runner:
                 continue
             if isinstance(record.get("id"), str):
                 source_id = record["id"]
-            yield record, Origin(entity, source_id, file, line)
+            # A valid record is known by its id: no line number, so order cannot matter.
+            yield record, Origin(entity, source_id, file)
 
     def tally(self, origin: Origin) -> Tally:
         """Outcomes are counted on the input file the record came from."""
@@ -115,14 +116,17 @@ class Runner:
                records: Iterator[tuple[dict[str, Any], Origin]]) -> list[Keep]:
         """One record per key: the same key and revision is one record; higher replaces."""
         kept: dict[tuple[Any, ...], Keep] = {}
+        seen: set[tuple[Any, ...]] = set()
         for record, origin in records:
             key = tuple(record[k] for k in entity.key)
             revision = (record[entity.revision] or 0) if entity.revision else 0
             current = kept.get(key)
+            if (*key, revision) in seen:
+                self.tally(origin).duplicate += 1
+                continue
+            seen.add((*key, revision))
             if current is None:
                 kept[key] = Keep(revision, record, origin)
-            elif revision == current.revision:
-                self.tally(origin).duplicate += 1
             elif revision > current.revision:
                 self.tally(current.origin).superseded += 1
                 kept[key] = Keep(revision, record, origin)

@@ -1,0 +1,143 @@
+"""run: invariants of time-and-materials billing over random contracts and time entries."""
+
+import random
+import tempfile
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import engine
+from engine.compile.program import Program
+from tests.run.helpers import write_jsonl
+
+ROLES = ["Partner", "Consultant", "Analyst"]
+REFERENCE: dict[str, list[dict[str, Any]]] = {
+    "customer": [{"id": "C1", "name": "Acme", "currency": "USD"},
+                 {"id": "C2", "name": "Kobe", "currency": "JPY"}],
+    "project": [{"id": "P1", "customer_id": "C1", "name": "One"},
+                {"id": "P2", "customer_id": "C2", "name": "Two"}],
+    "tax_rate": [{"tax_code": "T", "rate": "0.175", "effective_from": "2020-01-01",
+                  "rounding": "line"}],
+}
+
+
+@cache
+def program() -> Program:
+    return engine.compile(engine.plan("examples/standard"))
+
+
+def contract(line: str, project: str, currency: str, increment: int, rounding: str,
+             overtime: str) -> dict[str, Any]:
+    return {"id": line, "contract_id": "K" + line, "customer_id": "C" + project[1],
+            "project_id": project, "version": 1, "effective_from": "2025-01-01",
+            "billing_method": "time_and_materials", "currency": currency,
+            "rate_card_id": "R" + currency, "time_increment_minutes": increment,
+            "time_rounding": rounding, "overtime_multiplier": overtime,
+            "revenue_method": "as_incurred", "tax_code": "T"}
+
+
+ENTRY = st.fixed_dictionaries({
+    "project_id": st.sampled_from(["P1", "P2"]),
+    "role": st.sampled_from([*ROLES, "Nobody"]),
+    "day": st.integers(0, 89),
+    "minutes": st.integers(0, 720),
+    "cut": st.integers(0, 120),
+    "billable": st.booleans(),
+    "status": st.sampled_from(["approved"] * 4 + ["submitted", "draft", "rejected"]),
+    "hold": st.booleans().map(lambda b: b and random.random() < 0.3),
+    "time_type": st.sampled_from(["regular", "regular", "overtime", "holiday"]),
+})
+
+
+def entries_to_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for index, entry in enumerate(entries):
+        day = f"2025-{1 + entry['day'] // 30:02d}-{1 + entry['day'] % 28:02d}"
+        rows.append({"id": f"T{index:04d}", "project_id": entry["project_id"],
+                     "role": entry["role"], "work_date": day, "minutes": entry["minutes"],
+                     "billable_minutes": max(0, entry["minutes"] - entry["cut"]),
+                     "billable": entry["billable"], "status": entry["status"],
+                     "hold": entry["hold"], "time_type": entry["time_type"]})
+    return rows
+
+
+def run(folder: Path, rows: list[dict[str, Any]], lines: list[dict[str, Any]],
+        rates: list[dict[str, Any]], out: Path | None = None) -> engine.RunResult:
+    for name, records in {**REFERENCE, "contract_line": lines, "rate_card_row": rates,
+                          "time_entry": rows}.items():
+        write_jsonl(folder, name, records)
+    return engine.run(program(), folder, out, "2025-03")
+
+
+def half_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(ENTRY, max_size=40),
+       increment=st.sampled_from([1, 6, 15]),
+       rounding=st.sampled_from(["none", "up", "nearest", "down"]),
+       overtime=st.sampled_from(["1", "1.5"]),
+       prices=st.lists(st.decimals(1, 999, places=2), min_size=3, max_size=3),
+       seed=st.integers(0, 1000))
+def test_billing_invariants(entries: list[dict[str, Any]], increment: int, rounding: str,
+                            overtime: str, prices: list[Decimal], seed: int) -> None:
+    """Totals equal their lines; lines are one rounding of exact minutes x price; every
+    record ends in one place; any input order gives the same bytes."""
+    lines = [contract("L1", "P1", "USD", increment, rounding, overtime),
+             contract("L2", "P2", "JPY", increment, rounding, overtime)]
+    rates = [{"rate_card_id": "R" + ccy, "role": role, "rate": str(price), "currency": ccy,
+              "unit": "hour", "effective_from": "2024-01-01"}
+             for ccy in ("USD", "JPY") for role, price in zip(ROLES, prices, strict=True)]
+    rows = entries_to_rows(entries)
+    with tempfile.TemporaryDirectory() as folder:
+        result = run(Path(folder) / "a", rows, lines, rates, Path(folder) / "out-a")
+        shuffled = list(rows)
+        random.Random(seed).shuffle(shuffled)
+        run(Path(folder) / "b", shuffled, lines, rates, Path(folder) / "out-b")
+        for name in ("invoice_line", "invoice", "unbilled_item", "exception"):
+            first = (Path(folder) / "out-a" / f"{name}.jsonl").read_bytes()
+            assert first == (Path(folder) / "out-b" / f"{name}.jsonl").read_bytes()
+    invoice_lines = result.outputs["invoice_line"]
+    by_invoice: dict[str, list[dict[str, Any]]] = {}
+    for line in invoice_lines:
+        by_invoice.setdefault(line["invoice_id"], []).append(line)
+        places = 0 if line["currency"] == "JPY" else 2
+        minutes = Decimal(line["rate_basis"] and sum(
+            r["minutes"] for r in rows_by_id(rows, line["source_ids"], increment, rounding)))
+        assert line["amount"] == half_up(minutes * line["unit_price"] / 60, places)
+        assert line["tax_amount"] == half_up(line["amount"] * Decimal("0.175"), places)
+    for invoice in result.outputs["invoice"]:
+        own = by_invoice[invoice["id"]]
+        assert invoice["subtotal"] == sum(line["amount"] for line in own)
+        assert invoice["total"] == invoice["subtotal"] + invoice["tax_total"]
+    assert result.reconciles
+    tally = result.tallies["time_entry"]
+    assert tally.received == len(rows)
+    billed = {i for line in invoice_lines for i in line["source_ids"]}
+    unbilled = {u["source_id"] for u in result.outputs["unbilled_item"]}
+    excepted = {e["source_id"] for e in result.outputs["exception"]}
+    for row in rows:
+        places = [row["id"] in billed or row["id"] in unbilled, row["id"] in excepted,
+                  row["status"] == "rejected"]
+        assert sum(places) == 1, row
+
+
+def rows_by_id(rows: list[dict[str, Any]], ids: list[str], increment: int,
+               rounding: str) -> list[dict[str, int]]:
+    """The billed minutes of entries: billable minutes rounded to the increment."""
+    wanted = set(ids)
+    result = []
+    for row in rows:
+        if row["id"] in wanted:
+            minutes = Decimal(row["billable_minutes"])
+            mode = {"up": "ROUND_UP", "down": "ROUND_DOWN", "nearest": "ROUND_HALF_UP"}
+            if rounding != "none" and increment > 1:
+                steps = (minutes / increment).quantize(Decimal(1), rounding=mode[rounding])
+                minutes = steps * increment
+            result.append({"minutes": int(minutes)})
+    return result
