@@ -70,7 +70,7 @@ def plan(project_dir: str | Path) -> Plan:
     return result
 
 
-def compile(plan: Plan) -> Program:  # noqa: A001 - the stage's name
+def compile(plan: Plan) -> Program:
     """Stage 4: generate and compile the Python program of a Plan."""
     return compile_plan(plan)
 
@@ -84,4 +84,5 @@ def run(program: Program, data_dir: str | Path, out_dir: str | Path | None = Non
     return result
 
 
-__all__ = ["Build", "Plan", "Program", "RunResult", "build", "check", "compile", "load", "plan", "run"]
+__all__ = ["Build", "Plan", "Program", "RunResult", "build", "check", "compile", "load", "plan",
+           "run"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -30,13 +30,13 @@ ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds bill
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     github = "github"
 
 
-class GraphFormat(str, Enum):
+class GraphFormat(StrEnum):
     dot = "dot"
     mermaid = "mermaid"
 

@@ -9,7 +9,7 @@ sees all problems of a stage at once. Codes are stable and documented in :data:`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
 @dataclass(frozen=True, order=True)
@@ -38,7 +38,7 @@ class Span:
 NO_SPAN = Span("<builtin>", 0, 0, 0, 0)
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -119,7 +119,8 @@ class Collector:
     ) -> None:
         self.add(Diagnostic(Severity.ERROR, code, message, span, hint, related))
 
-    def warning(self, code: str, message: str, span: Span = NO_SPAN, hint: str | None = None) -> None:
+    def warning(self, code: str, message: str, span: Span = NO_SPAN,
+                hint: str | None = None) -> None:
         self.add(Diagnostic(Severity.WARNING, code, message, span, hint))
 
     def add(self, diagnostic: Diagnostic) -> None:

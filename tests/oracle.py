@@ -9,7 +9,7 @@ from typing import Any
 from engine.load import ast
 
 
-def evaluate(node: ast.Node, env: dict[str, Any]) -> Any:  # noqa: PLR0911
+def evaluate(node: ast.Node, env: dict[str, Any]) -> Any:
     match node:
         case ast.Literal(value=value):
             return value

@@ -15,8 +15,22 @@ from engine.check.types import STRING as STRING_T
 from engine.check.types import RecordT, Type
 from engine.errors import Span, did_you_mean
 from engine.load.project import Loaded
-from engine.plan.model import EntityIR, ExceptionCodeIR, FieldIR, MappingIR
-from engine.spec.models import EntitySpec, FieldSpec, GroupRuleSpec, RecordRuleSpec, RulePackSpec
+from engine.plan.model import (
+    EntityIR,
+    ExceptionCodeIR,
+    FieldIR,
+    GroupRuleIR,
+    MappingIR,
+    RecordRuleIR,
+)
+from engine.spec.models import (
+    EntitySpec,
+    FieldSpec,
+    GroupRuleSpec,
+    MappingSpec,
+    RecordRuleSpec,
+    RulePackSpec,
+)
 
 
 def _field_ir(name: str, spec: FieldSpec | str) -> FieldIR:
@@ -37,7 +51,8 @@ def _bad_field_types(loaded: Loaded[EntitySpec], ctx: CheckContext) -> bool:
         except ValueError as error:
             ctx.collector.error("E104", str(error), loaded.span("fields", name),
                                 hint="types: string int decimal bool date datetime money, "
-                                "a trailing ? for optional, or a mapping with type: enum|list|record")
+                                "a trailing ? for optional, or a mapping with type: "
+                                "enum|list|record")
             bad = True
     return bad
 
@@ -118,14 +133,14 @@ def check_mappings(ctx: CheckContext) -> None:
         ctx.define("mapping", spec.mapping, loaded.span("mapping"))
 
 
-def _check_mapping(ctx: CheckContext, loaded: Loaded[object], source: RecordT,
+def _check_mapping(ctx: CheckContext, loaded: Loaded[MappingSpec], source: RecordT,
                    target: RecordT) -> MappingIR:
     from engine.check.rules import check_emit_fields, check_lets
 
     spec = loaded.spec
-    assert hasattr(spec, "mapping")
     scope = base_scope(ctx, src=source)
-    lets, scope, reads = check_lets(ctx, loaded, ("let",), spec.let, scope, f"mapping:{spec.mapping}")
+    owner = f"mapping:{spec.mapping}"
+    lets, scope, reads = check_lets(ctx, loaded, ("let",), spec.let, scope, owner)
     fields = check_emit_fields(ctx, loaded, ("fields",), spec.fields, scope, target, reads,
                                f"mapping:{spec.mapping}")
     node = f"mapping:{spec.mapping}"
@@ -183,7 +198,8 @@ def _rule_order(ctx: CheckContext) -> list[tuple[Loaded[RulePackSpec], int]]:
     return ordered
 
 
-def _report_stream_cycle(ctx: CheckContext, pending: list[tuple[Loaded[RulePackSpec], int]]) -> None:
+def _report_stream_cycle(ctx: CheckContext,
+                         pending: list[tuple[Loaded[RulePackSpec], int]]) -> None:
     graph = nx.DiGraph()
     where: dict[tuple[str, str], Span] = {}
     for loaded, index in pending:
@@ -219,6 +235,7 @@ def check_rules(ctx: CheckContext) -> None:
         input_type = _input_type(ctx, loaded, index, rule_input(rule))
         if input_type is None:
             continue
+        ir: RecordRuleIR | GroupRuleIR
         if isinstance(rule, GroupRuleSpec):
             ir = check_group_rule(ctx, loaded, index, rule, input_type)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from engine.check.catalog import Catalog
 from engine.check.typecheck import Checker, Scope, Usage
@@ -62,10 +63,10 @@ class CheckContext:
         assert self.checker is not None
         return self.checker
 
-    def expr(self, loaded: Loaded[object], path: NodePath, scope: Scope,
+    def expr(self, loaded: Loaded[Any], path: NodePath, scope: Scope,
              expected: Type | None = None, template: bool = False) -> tuple[Expr | None, Type]:
         """Parse and type one expression of a spec file; returns its IR and type."""
-        node = self.project.expr(loaded.doc, path, self.collector, template)  # type: ignore[arg-type]
+        node = self.project.expr(loaded.doc, path, self.collector, template)
         if node is None:
             from engine.check.types import ANY
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from engine.check.context import CheckContext
+from engine.check.functions import AGGREGATES
 from engine.check.typecheck import Scope
 from engine.check.types import ANY, BOOL, STRING, RecordT, Type, assignable, is_optional, unwrap
-from engine.check.functions import AGGREGATES
 from engine.errors import Span, did_you_mean
 from engine.load import ast
 from engine.load.project import Loaded

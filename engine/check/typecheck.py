@@ -119,7 +119,7 @@ class Checker:
 
     # -- inference ----------------------------------------------------------------------
 
-    def _infer(self, node: ast.Node, scope: Scope) -> Type:  # noqa: PLR0911
+    def _infer(self, node: ast.Node, scope: Scope) -> Type:
         match node:
             case ast.Literal(value=value):
                 return _literal_type(value)
@@ -198,7 +198,8 @@ class Checker:
         if self.catalog.get(name):
             return self._err("E201", f"'{name}' is an entity; read it with lookup({name}, ...)",
                              node)
-        return self._err("E201", f"unknown name '{name}'", node, did_you_mean(name, scope.names))
+        return self._err("E201", f"unknown name '{name}'", node,
+                         did_you_mean(name, list(scope.names)))
 
     def _field(self, node: ast.Field, scope: Scope) -> Type:
         if node.name.startswith("__"):
@@ -415,8 +416,8 @@ class Checker:
         name = node.function
         takes_lambda = name in ("map", "filter", "any", "all")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
-            return self._err("E203", f"{name}() takes {'a list and a lambda' if takes_lambda else 'one list'}",
-                             node)
+            wants = "a list and a lambda" if takes_lambda else "one list"
+            return self._err("E203", f"{name}() takes {wants}", node)
         seq = self._type(node.args[0], scope)
         item = fn.list_item(seq)
         if item is None:

@@ -162,6 +162,6 @@ def join(a: Type, b: Type) -> Type | None:
         return optional(inner) if inner else None
     if isinstance(a, EnumT) and isinstance(b, EnumT):
         return EnumT(tuple(dict.fromkeys(a.values + b.values)))
-    if isinstance(a, EnumT) and b == STRING or isinstance(b, EnumT) and a == STRING:
+    if (isinstance(a, EnumT) and b == STRING) or (isinstance(b, EnumT) and a == STRING):
         return STRING
     return None

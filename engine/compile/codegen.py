@@ -64,7 +64,7 @@ class ExprGen:
     def __init__(self, source: Source) -> None:
         self.source = source
 
-    def __call__(self, node: ast.Node) -> str:  # noqa: PLR0911
+    def __call__(self, node: ast.Node) -> str:
         match node:
             case ast.Literal(value=value):
                 return self._literal(value)

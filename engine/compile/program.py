@@ -40,7 +40,7 @@ class Program:
             "__builtins__": {"any": any, "all": all},
             "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {},
         }
-        exec(code, self.namespace)  # noqa: S102 - our generated code, never user text
+        exec(code, self.namespace)
 
     def mapping(self, mapping_id: str) -> RuleFunction:
         function: RuleFunction = self.namespace[f"map_{mapping_id}"]

@@ -114,7 +114,7 @@ def div(a: Decimal | int | Money, b: Decimal | int) -> Any:
     return a / b
 
 
-def round(value: Decimal | int, places: int, mode: str) -> Decimal:  # noqa: A001
+def round(value: Decimal | int, places: int, mode: str) -> Decimal:
     return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=MODES[mode])
 
 
@@ -141,15 +141,15 @@ def money(amount: Decimal | int, currency: str) -> Money:
     return Money(Decimal(amount), currency)
 
 
-def abs(value: Any) -> Any:  # noqa: A001
+def abs(value: Any) -> Any:
     return -value if value < 0 else value
 
 
-def min(a: Any, b: Any) -> Any:  # noqa: A001
+def min(a: Any, b: Any) -> Any:
     return a if a <= b else b
 
 
-def max(a: Any, b: Any) -> Any:  # noqa: A001
+def max(a: Any, b: Any) -> Any:
     return a if a >= b else b
 
 

@@ -20,7 +20,8 @@ _IMPORT = re.compile(r"^\s*(import|from\s+\S+\s+import)\b")
 
 @cache
 def _parser() -> Lark:
-    return Lark(_GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return Lark(_GRAMMAR.read_text(), parser="lalr", propagate_positions=True,
+                maybe_placeholders=False)
 
 
 class Origin:
@@ -128,18 +129,16 @@ class _ToAst(Transformer[Token, ast.Node]):
     def cond(self, meta: Any, items: list[Any]) -> ast.Node:
         return ast.Cond(self._span(meta), items[0], items[1], items[2])
 
-    def list(self, meta: Any, items: list[Any]) -> ast.Node:
+    def list_lit(self, meta: Any, items: list[Any]) -> ast.Node:
         return ast.ListLit(self._span(meta), tuple(i for i in items if i is not None))
 
-    def record(self, meta: Any, items: list[Any]) -> ast.Node:
+    def record_lit(self, meta: Any, items: list[Any]) -> ast.Node:
         return ast.RecordLit(self._span(meta), tuple(i for i in items if i is not None))
 
     def pair(self, meta: Any, items: list[Any]) -> tuple[str, ast.Node]:
         return (str(items[0]), items[1])
 
 
-# lark names the alias "lambda", which is a Python keyword; route it to lambda_.
-setattr(_ToAst, "lambda", _ToAst.lambda_)  # noqa: B010
 
 
 _TOKEN_NAMES = {"RPAR": "')'", "LPAR": "'('", "COMMA": "','", "RSQB": "']'", "LSQB": "'['",

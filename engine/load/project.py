@@ -90,16 +90,16 @@ def _pydantic_path(data: Any, loc: tuple[int | str, ...]) -> NodePath:
     """Drop union tags from a pydantic error location, keeping only real data steps."""
     path: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        in_mapping = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if in_mapping or in_list:
             data = data[part]
             path.append(part)
     return tuple(path)
 
 
-def _friendly(error: dict[str, Any], model: type[BaseModel], path: NodePath) -> tuple[str, str | None]:
+def _friendly(error: dict[str, Any], model: type[BaseModel],
+              path: NodePath) -> tuple[str, str | None]:
     kind = error["type"]
     name = str(error["loc"][-1]) if error["loc"] else "document"
     ctx = error.get("ctx") or {}
@@ -159,9 +159,14 @@ def _add(project: Project, doc: SourceDoc, collector: Collector) -> None:
     spec = validate_doc(doc, KIND_KEYS[kind], collector)
     if spec is None:
         return
-    target = {"entity": project.entities, "mapping": project.mappings,
-              "pack": project.rule_packs, "tests": project.test_files}[kind]
-    target.append(Loaded(spec, doc))  # type: ignore[arg-type]
+    if isinstance(spec, EntitySpec):
+        project.entities.append(Loaded(spec, doc))
+    elif isinstance(spec, MappingSpec):
+        project.mappings.append(Loaded(spec, doc))
+    elif isinstance(spec, RulePackSpec):
+        project.rule_packs.append(Loaded(spec, doc))
+    elif isinstance(spec, SpecTestFile):
+        project.test_files.append(Loaded(spec, doc))
 
 
 def load_project(project_dir: Path, collector: Collector) -> Project | None:

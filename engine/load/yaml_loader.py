@@ -135,6 +135,7 @@ def load_yaml_file(path: Path, display: str, collector: Collector) -> SourceDoc 
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        collector.error("E105", f"cannot read {display}: {error.strerror}", Span(display, 1, 1, 1, 1))
+        collector.error("E105", f"cannot read {display}: {error.strerror}",
+                        Span(display, 1, 1, 1, 1))
         return None
     return load_yaml_text(text, display, collector)

@@ -13,6 +13,7 @@ import decimal
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -237,7 +238,7 @@ class Runner:
             groups = self.groups.get(rule.id, {})
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
-                self._guarded(rule.id, lambda k=key: functions.emit(k, groups[k], self.sink))
+                self._guarded(rule.id, partial(functions.emit, key, groups[key], self.sink))
                 self.sink.origin = None
 
     # -- outbound --------------------------------------------------------------------------
@@ -254,7 +255,7 @@ class Runner:
             for record in sorted_records(self.entities[mapping.source],
                                          outputs.get(mapping.source, [])):
                 self.sink.begin(Origin(mapping.source, str(record.get("id"))))
-                self._guarded(mapping.id, lambda r=record: rows.append(function(r)))
+                self._guarded(mapping.id, partial(_append_mapped, rows, function, record))
                 self.sink.origin = None
         return payloads
 
@@ -276,6 +277,11 @@ class Runner:
                    for name, rows in self.sink.outputs.items()}
         outputs["exception"] = _unique_ids(outputs["exception"])
         return RunResult(self.plan, outputs, payloads, self.tallies, self.through)
+
+
+def _append_mapped(rows: list[dict[str, Any]], function: Callable[..., dict[str, Any]],
+                   record: dict[str, Any]) -> None:
+    rows.append(function(record))
 
 
 def _chain(sources: list[Iterator[tuple[dict[str, Any], Origin]]]

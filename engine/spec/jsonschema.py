@@ -41,11 +41,12 @@ def _field_schema(field: FieldIR) -> dict[str, Any]:
             "amount": {"type": "string", "pattern": DECIMAL_PATTERN},
             "currency": {"type": "string"}}}
     else:
-        schema = {
+        plain: dict[str, dict[str, Any]] = {
             "string": {"type": "string"}, "int": {"type": "integer"},
             "bool": {"type": "boolean"}, "date": {"type": "string", "format": "date"},
             "datetime": {"type": "string", "format": "date-time"},
-        }[field.type]
+        }
+        schema = dict(plain[field.type])
     if field.minimum is not None:
         schema["minimum"] = field.minimum
     if field.optional:
