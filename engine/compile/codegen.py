@@ -7,10 +7,11 @@ policies `POLICY`, the run parameters `RUN` and hoisted decimal constants.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from engine.check import functions as fn
+from engine.compile.source import Source
+from engine.compile.validators import generate_validators
 from engine.errors import Span
 from engine.load import ast
 from engine.plan.model import (
@@ -34,28 +35,6 @@ def py_name(name: str) -> str:
 
 def index_name(entity: str, keys: tuple[str, ...], dated: bool) -> str:
     return "|".join((entity, *keys, *(("@",) if dated else ())))
-
-
-@dataclass
-class Source:
-    """Generated source lines and, for each, the YAML span it was generated from."""
-
-    lines: list[str] = field(default_factory=list)
-    spans: list[Span | None] = field(default_factory=list)
-    constants: dict[str, str] = field(default_factory=dict)
-
-    def add(self, text: str, span: Span | None = None, indent: int = 0) -> None:
-        self.lines.append("    " * indent + text)
-        self.spans.append(span)
-
-    def constant(self, value: Decimal) -> str:
-        literal = str(value)
-        for name, existing in self.constants.items():
-            if existing == literal:
-                return name
-        name = f"K{len(self.constants)}"
-        self.constants[name] = literal
-        return name
 
 
 class ExprGen:
@@ -281,6 +260,7 @@ class ModuleGen:
 
     def module(self) -> Source:
         body = ModuleGen(self.plan)
+        generate_validators(body.source, self.plan)
         for mapping in self.plan.mappings:
             body.mapping(mapping)
         for rule in self.plan.rules:
@@ -293,6 +273,7 @@ class ModuleGen:
                  f'spec version {self.plan.spec_version}. Generated: do not edit."""')
         head.add("# Names reachable from here: rt (the runtime), IDX (lookup indexes), "
                  "POLICY, RUN, K* constants.")
+        head.add("Decimal = rt.D")
         for name, literal in body.source.constants.items():
             head.add(f"{name} = rt.D({literal!r})")
         head.lines += body.source.lines

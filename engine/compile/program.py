@@ -10,11 +10,16 @@ from types import TracebackType
 from typing import Any
 
 from engine.compile import runtime
-from engine.compile.codegen import Source, generate
+from engine.compile.codegen import generate
+from engine.compile.source import Source
+from engine.compile.validators import validator_name
 from engine.errors import Span
 from engine.plan.model import GroupRuleIR, Plan
 
 RuleFunction = Callable[..., Any]
+# What generated code may use besides the runtime: type tests in validators, any/all.
+SAFE_BUILTINS = {"any": any, "all": all, "type": type, "dict": dict, "str": str, "int": int,
+                 "bool": bool}
 
 
 @dataclass(frozen=True)
@@ -37,13 +42,17 @@ class Program:
         linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True),
                                           self.filename)
         self.namespace: dict[str, Any] = {
-            "__builtins__": {"any": any, "all": all},
+            "__builtins__": SAFE_BUILTINS,
             "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {},
         }
         exec(code, self.namespace)
 
     def mapping(self, mapping_id: str) -> RuleFunction:
         function: RuleFunction = self.namespace[f"map_{mapping_id}"]
+        return function
+
+    def validator(self, entity: str) -> RuleFunction:
+        function: RuleFunction = self.namespace[validator_name(entity)]
         return function
 
     def record_rule(self, rule_id: str) -> RuleFunction:
@@ -69,11 +78,14 @@ class Program:
         return found
 
     def annotated_source(self) -> str:
-        """The generated source with each line's YAML origin, for --emit-python."""
-        out = []
+        """The generated source, each line tagged with its YAML origin where that changes."""
+        out, previous = [], ""
         for line, span in zip(self.source.lines, self.source.spans, strict=True):
-            origin = f"  # {span.file}:{span.line}" if span else ""
-            out.append(f"{line.ljust(88)}{origin}" if origin else line)
+            origin = f"{span.file}:{span.line}" if span else ""
+            if origin and origin != previous and line.strip():
+                line = f"{line.ljust(88)}  # {origin}"
+            previous = origin or previous
+            out.append(line)
         return "\n".join(out) + "\n"
 
 

@@ -48,6 +48,14 @@ class RuleError(Exception):
     """A failure inside a rule on one record: the record becomes a RULE_ERROR exception."""
 
 
+class InvalidRecord(Exception):
+    """A record that does not fit its entity; names the field and the reason."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
 @dataclass(frozen=True)
 class Money:
     amount: Decimal
@@ -327,6 +335,99 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     if isinstance(value, Money):
         return (1, value.currency, value.amount)
     return (1, value)
+
+
+# -- input validation (called by generated validators) ------------------------------------
+
+def invalid(field: str, reason: str) -> None:
+    raise InvalidRecord(field, reason)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "true/false", int: "a number", Decimal: "a number", str: "text",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def as_string(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        invalid(field, f"expected text, found {_json_kind(value)}")
+    return str(value)
+
+
+def as_int(value: Any, field: str) -> int:
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        invalid(field, f"expected an integer, found {_json_kind(value)}")
+    return int(value)
+
+
+def as_decimal(value: Any, field: str) -> Decimal:
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            parsed = Decimal("NaN")
+        if parsed.is_finite():
+            return parsed
+        invalid(field, f"expected a decimal, found {value!r}")
+    invalid(field, f"expected a decimal, found {_json_kind(value)}")
+    raise AssertionError  # unreachable: invalid() raises
+
+
+def as_bool(value: Any, field: str) -> bool:
+    if not isinstance(value, bool):
+        invalid(field, f"expected true or false, found {_json_kind(value)}")
+    return bool(value)
+
+
+def as_date(value: Any, field: str) -> dt.date:
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    invalid(field, f"expected a date YYYY-MM-DD, found {value!r}")
+    raise AssertionError
+
+
+def as_datetime(value: Any, field: str) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            return datetime(value)
+        except RuleError as error:
+            invalid(field, str(error))
+    invalid(field, f"expected an ISO 8601 date-time, found {value!r}")
+    raise AssertionError
+
+
+def as_money(value: Any, field: str) -> Money:
+    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
+        return Money(as_decimal(value["amount"], field), as_string(value["currency"], field))
+    invalid(field, "expected {amount, currency}")
+    raise AssertionError
+
+
+def as_enum(value: Any, members: tuple[str, ...], field: str) -> str:
+    if value not in members:
+        invalid(field, f"{value!r} is not one of {', '.join(members)}")
+    return str(value)
+
+
+def as_list(value: Any, field: str) -> list[Any]:
+    if not isinstance(value, list):
+        invalid(field, f"expected a list, found {_json_kind(value)}")
+    return list(value)
+
+
+def at_least(value: Any, minimum: int, field: str) -> Any:
+    if value < minimum:
+        invalid(field, f"must be at least {minimum}, found {value}")
+    return value
 
 
 # -- lookups -----------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Stage 5, run: records in, results out. Every record that comes in ends in exactly one
-place (an output, an exception, an exclusion, or a duplicate), and the counts reconcile.
+place (an output, an exception, an exclusion, a duplicate), and the counts reconcile.
 
-Reference data is loaded and indexed for lookups; events are validated, mapped from vendor
-formats, deduplicated by key and revision, ordered, and pushed through the compiled rules;
-group rules flush in plan order; outputs are written sorted by key, so the same inputs and
-spec version give byte-identical files whatever the input order.
+Reference data is loaded and indexed for lookups. Events stream: each line is parsed,
+validated and mapped from its vendor format, then sorted by key and revision in bounded
+memory (sorted runs, spilled to disk past a chunk), so duplicates meet and the highest
+revision wins whatever the input order. Records go through the compiled rules in key
+order; group rules flush in plan order; outputs are written merged in key order, so the same
+inputs and spec version give byte-identical files.
 """
 
 from __future__ import annotations
@@ -20,29 +22,33 @@ from typing import Any
 from engine.compile import runtime
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
-from engine.run.records import InvalidRecord, RecordValidator, dumps, read_jsonl, validator
+from engine.run.records import dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally
+from engine.run.store import SortedRuns
 
 FAR_FUTURE = "9999-12"
-
-
-@dataclass
-class Keep:
-    """The record kept for one key after deduplication, and where it came from."""
-
-    revision: int
-    record: dict[str, Any]
-    origin: Origin
+CHUNK = 100_000  # records held in memory per sorted store before spilling
+Record = dict[str, Any]
+Validate = Callable[[Any], Record]
 
 
 @dataclass
 class RunResult:
     plan: Plan
-    outputs: dict[str, list[dict[str, Any]]]
-    payloads: dict[str, list[dict[str, Any]]]
+    stores: dict[str, SortedRuns[Record]]
+    payloads: dict[str, list[Record]]
     tallies: dict[str, Tally]
     through: str | None
     files: list[Path] = field(default_factory=list)
+    _outputs: dict[str, list[Record]] | None = None
+
+    @property
+    def outputs(self) -> dict[str, list[Record]]:
+        """Every output record in key order (materialised: for tests and small runs)."""
+        if self._outputs is None:
+            self._outputs = {name: list(iter_output(name, store))
+                             for name, store in self.stores.items()}
+        return self._outputs
 
     @property
     def reconciles(self) -> bool:
@@ -54,146 +60,153 @@ class RunResult:
             "spec_version": self.plan.spec_version,
             "through": self.through,
             "inputs": {name: t.to_json() for name, t in sorted(self.tallies.items())},
-            "outputs": {name: len(rows) for name, rows in sorted(self.outputs.items())},
+            "outputs": {name: len(store) for name, store in sorted(self.stores.items())},
             "payloads": {name: len(rows) for name, rows in sorted(self.payloads.items())},
             "reconciles": self.reconciles,
         }
 
 
+def iter_output(name: str, store: SortedRuns[Record]) -> Iterator[Record]:
+    """Output records in key order; exception ids made unique (#2, #3) where they repeat."""
+    previous, count = None, 0
+    for record in store:
+        if name == "exception":
+            count = count + 1 if record["id"] == previous else 1
+            previous = record["id"]
+            if count > 1:
+                record = {**record, "id": f"{record['id']}#{count}"}
+        yield record
+
+
 class Runner:
-    def __init__(self, program: Program, data_dir: Path, through: str | None = None) -> None:
+    def __init__(self, program: Program, data_dir: Path, through: str | None = None,
+                 chunk: int = CHUNK) -> None:
         self.program = program
         self.plan = program.plan
         self.data_dir = data_dir
         self.through = through
-        self.sink = Sink(self.plan)
+        self.chunk = chunk
+        self.sink = Sink(self.plan, chunk)
         self.tallies: dict[str, Tally] = {}
         self.entities = {e.name: e for e in self.plan.entities}
-        self.validators = {e.name: validator(e) for e in self.plan.entities}
         self.groups: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
 
-    # -- reading and deduplicating ---------------------------------------------------------
+    # -- reading -----------------------------------------------------------------------------
 
-    def _invalid(self, entity: str, source_id: str, file: str, line: int, field_name: str,
-                 reason: str) -> None:
+    def tally(self, file: str) -> Tally:
+        """Outcomes are counted on the input file the record came from."""
+        return self.tallies.setdefault(file.removesuffix(".jsonl"), Tally())
+
+    def _invalid(self, entity: str, source_id: str, file: str, line: int,
+                 error: runtime.InvalidRecord) -> None:
         self.sink.begin(Origin(entity, source_id, file, line))
         self.sink.rule_id = None
-        self.sink.exception("INVALID_RECORD", f"{file}:{line}: field '{field_name}': {reason}",
-                            None, field_name)
+        self.sink.exception("INVALID_RECORD", f"{file}:{line}: field '{error.field}': "
+                            f"{error.reason}", None, error.field)
         self.sink.origin = None
 
-    def _read(self, file: str, entity: str, check: RecordValidator,
-              convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-              ) -> Iterator[tuple[dict[str, Any], Origin]]:
+    def _read(self, file: str, entity: str, validate: Validate) -> Iterator[Record]:
         """Valid records of one file; invalid ones become INVALID_RECORD exceptions."""
-        tally = self.tallies.setdefault(file.removesuffix(".jsonl"), Tally())
+        tally = self.tally(file)
         path = self.data_dir / file
         if not path.exists():
             return
         for line, raw, problem in read_jsonl(path):
             tally.received += 1
-            source_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None \
-                else f"{file}:{line}"
             try:
                 if problem is not None:
-                    raise InvalidRecord("(line)", problem)
-                record = check(raw)
-                if convert is not None:
-                    record = convert(record)
-            except InvalidRecord as error:
+                    raise runtime.InvalidRecord("(line)", problem)
+                yield validate(raw)
+            except runtime.InvalidRecord as error:
                 tally.invalid += 1
-                self._invalid(entity, source_id, file, line, error.field, error.reason)
-                continue
-            if isinstance(record.get("id"), str):
-                source_id = record["id"]
-            # A valid record is known by its id: no line number, so order cannot matter.
-            yield record, Origin(entity, source_id, file)
+                source_id = str(raw["id"]) if isinstance(raw, dict) and raw.get("id") is not None \
+                    else f"{file}:{line}"
+                self._invalid(entity, source_id, file, line, error)
 
-    def tally(self, origin: Origin) -> Tally:
-        """Outcomes are counted on the input file the record came from."""
-        return self.tallies[(origin.file or origin.entity).removesuffix(".jsonl")]
+    def _mapper(self, mapping: MappingIR) -> Validate:
+        """Validate a vendor record, map it, and complete it to the canonical entity."""
+        check = self.program.validator(mapping.source)
+        function = self.program.mapping(mapping.id)
+        target_fields = self.entities[mapping.target].field_names()
 
-    def _dedup(self, entity: EntityIR,
-               records: Iterator[tuple[dict[str, Any], Origin]]) -> list[Keep]:
-        """One record per key: the same key and revision is one record; higher replaces."""
-        kept: dict[tuple[Any, ...], Keep] = {}
-        seen: set[tuple[Any, ...]] = set()
-        for record, origin in records:
-            key = tuple(record[k] for k in entity.key)
-            revision = (record[entity.revision] or 0) if entity.revision else 0
-            current = kept.get(key)
-            if (*key, revision) in seen:
-                self.tally(origin).duplicate += 1
-                continue
-            seen.add((*key, revision))
+        def convert(raw: Any) -> Record:
+            record = check(raw)
+            try:
+                mapped = function(record)
+            except (runtime.RuleError, ArithmeticError) as error:
+                span = self.program.span_of(error.__traceback__)
+                where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""
+                raise runtime.InvalidRecord("(mapping)", f"{error}{where}") from None
+            return {name: mapped.get(name) for name in target_fields}
+        return convert
+
+    def _sources(self, entity: EntityIR) -> Iterator[tuple[str, Validate]]:
+        """The files an entity is read from: its canonical file and mapped vendor inputs."""
+        yield f"{entity.name}.jsonl", self.program.validator(entity.name)
+        for item in self.plan.inputs:
+            mapping = self.plan.mapping(item.mapping)
+            if mapping is not None and mapping.target == entity.name:
+                yield item.file, self._mapper(mapping)
+
+    def records(self, entity: EntityIR) -> Iterator[tuple[Record, str]]:
+        """One record per key, in key order: the same key and revision is one record (a
+        duplicate); a higher revision supersedes a lower one."""
+        keys, revision = entity.key, entity.revision
+        runs: SortedRuns[tuple[tuple[Any, ...], Record, str]] = SortedRuns(
+            lambda item: item[0], self.chunk)
+        for file, validate in self._sources(entity):
+            for record in self._read(file, entity.name, validate):
+                version = (record[revision] or 0) if revision else 0
+                runs.add(((*(record[k] for k in keys), version), record, file))
+        try:
+            yield from self._latest(runs, len(keys))
+        finally:
+            runs.close()
+
+    def _latest(self, runs: SortedRuns[tuple[tuple[Any, ...], Record, str]],
+                width: int) -> Iterator[tuple[Record, str]]:
+        current: tuple[tuple[Any, ...], Record, str] | None = None
+        for item in runs:
             if current is None:
-                kept[key] = Keep(revision, record, origin)
-            elif revision > current.revision:
-                self.tally(current.origin).superseded += 1
-                kept[key] = Keep(revision, record, origin)
+                current = item
+            elif item[0][:width] != current[0][:width]:
+                yield current[1], current[2]
+                current = item
+            elif item[0] == current[0]:
+                self.tally(item[2]).duplicate += 1
             else:
-                self.tally(origin).superseded += 1
-        order = entity.order_by + tuple(k for k in entity.key if k not in entity.order_by)
-        return sorted(kept.values(), key=lambda k: runtime.sort_key(
-            tuple(k.record[f] for f in order)))
+                self.tally(current[2]).superseded += 1
+                current = item
+        if current is not None:
+            yield current[1], current[2]
 
-    # -- loading reference data ------------------------------------------------------------
+    # -- reference data ----------------------------------------------------------------------
 
-    def load_reference(self) -> dict[str, list[dict[str, Any]]]:
-        tables: dict[str, list[dict[str, Any]]] = {}
+    def load_reference(self) -> dict[str, list[Record]]:
+        tables: dict[str, list[Record]] = {}
         for entity in self.plan.entities:
-            if entity.kind != "reference":
-                continue
-            file = f"{entity.name}.jsonl"
-            records = self._read(file, entity.name, self.validators[entity.name])
-            kept = self._dedup(entity, records)
-            for keep in kept:
-                self.tally(keep.origin).loaded += 1
-            tables[entity.name] = [k.record for k in kept]
+            if entity.kind == "reference":
+                rows = tables[entity.name] = []
+                for record, file in self.records(entity):
+                    self.tally(file).loaded += 1
+                    rows.append(record)
         return tables
 
-    def build_indexes(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+    def build_indexes(self, tables: Callable[[str], list[Record] | None]) -> None:
         for lookup in self.plan.lookups:
-            if lookup.entity not in tables:
+            rows = tables(lookup.entity)
+            if rows is None:
                 continue
             entity = self.entities[lookup.entity]
             name = "|".join((lookup.entity, *lookup.keys, *(("@",) if lookup.dated else ())))
             self.program.indexes[name] = runtime.Index(
-                tables[lookup.entity], lookup.keys, entity.effective_from, entity.effective_to,
+                rows, lookup.keys, entity.effective_from, entity.effective_to,
                 entity.effective_version, entity.key)
 
-    # -- events ----------------------------------------------------------------------------
+    # -- rules -------------------------------------------------------------------------------
 
-    def _mapped(self, mapping: MappingIR, file: str) -> Iterator[tuple[dict[str, Any], Origin]]:
-        function = self.program.mapping(mapping.id)
-        target_fields = self.entities[mapping.target].field_names()
-
-        def convert(record: dict[str, Any]) -> dict[str, Any]:
-            try:
-                mapped = function(record)
-                result = {name: mapped.get(name) for name in target_fields}
-            except (runtime.RuleError, ArithmeticError) as error:
-                span = self.program.span_of(error.__traceback__)
-                where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""
-                raise InvalidRecord("(mapping)", f"{error}{where}") from None
-            return result
-        return self._read(file, mapping.target, self.validators[mapping.source], convert)
-
-    def events(self) -> Iterator[Keep]:
-        """Deduplicated events of every event entity, canonical and vendor inputs together."""
-        for entity in sorted((e for e in self.plan.entities if e.kind == "event"),
-                             key=lambda e: e.name):
-            sources = [self._read(f"{entity.name}.jsonl", entity.name,
-                                  self.validators[entity.name])]
-            for item in self.plan.inputs:
-                mapping = self.plan.mapping(item.mapping)
-                if mapping is not None and mapping.target == entity.name:
-                    sources.append(self._mapped(mapping, item.file))
-            yield from self._dedup(entity, _chain(sources))
-
-    # -- rules -----------------------------------------------------------------------------
-
-    def _guarded(self, rule_id: str, call: Callable[[], None]) -> None:
+    def _guarded(self, rule_id: str, call: Callable[[], object]) -> None:
+        """Run generated code; a failure inside it is a RULE_ERROR naming the YAML line."""
         outer, self.sink.rule_id = self.sink.rule_id, rule_id
         try:
             call()
@@ -211,105 +224,86 @@ class Runner:
                 else self._group_consumer(rule)
             self.sink.consumers.setdefault(rule.input, []).append(consumer)
 
-    def _record_consumer(self, rule: RecordRuleIR) -> Callable[[dict[str, Any]], None]:
+    def _record_consumer(self, rule: RecordRuleIR) -> Callable[[Record], None]:
         function = self.program.record_rule(rule.id)
-        sink = self.sink
-        return lambda record: self._guarded(rule.id, lambda: function(record, sink))
+        return lambda record: self._guarded(rule.id, partial(function, record, self.sink))
 
-    def _group_consumer(self, rule: GroupRuleIR) -> Callable[[dict[str, Any]], None]:
+    def _group_consumer(self, rule: GroupRuleIR) -> Callable[[Record], None]:
         functions = self.program.group_rule(rule)
         groups = self.groups.setdefault(rule.id, {})
 
-        def add(record: dict[str, Any]) -> None:
-            def step() -> None:
-                key = functions.key(record)
-                accumulator = groups.get(key)
-                if accumulator is None:
-                    accumulator = groups[key] = functions.init()
-                functions.add(accumulator, record)
-            self._guarded(rule.id, step)
-        return add
+        def step(record: Record) -> None:
+            key = functions.key(record)
+            accumulator = groups.get(key)
+            if accumulator is None:
+                accumulator = groups[key] = functions.init()
+            functions.add(accumulator, record)
+        return lambda record: self._guarded(rule.id, partial(step, record))
+
+    def process_events(self) -> None:
+        for entity in sorted(self.plan.entities, key=lambda e: e.name):
+            if entity.kind != "event":
+                continue
+            consumers = self.sink.consumers.get(entity.name, ())
+            for record, file in self.records(entity):
+                self.sink.begin(Origin(entity.name, str(record[entity.key[0]]), file))
+                for consume in consumers:
+                    consume(record)
+                self.sink.finish(self.tally(file))
 
     def flush_groups(self) -> None:
         for rule in self.plan.rules:
             if not isinstance(rule, GroupRuleIR):
                 continue
             functions = self.program.group_rule(rule)
-            groups = self.groups.get(rule.id, {})
+            groups = self.groups.pop(rule.id, {})
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
                 self._guarded(rule.id, partial(functions.emit, key, groups[key], self.sink))
                 self.sink.origin = None
 
-    # -- outbound --------------------------------------------------------------------------
+    # -- outbound ----------------------------------------------------------------------------
 
-    def outbound(self) -> dict[str, list[dict[str, Any]]]:
-        payloads: dict[str, list[dict[str, Any]]] = {}
-        outputs = self.sink.outputs
-        self.build_indexes({name: rows for name, rows in outputs.items()})
+    def outbound(self) -> dict[str, list[Record]]:
+        stores = self.sink.outputs
+        self.build_indexes(lambda name: list(stores[name]) if name in stores else None)
+        payloads: dict[str, list[Record]] = {}
         for name in self.plan.outputs:
             mapping = self.plan.mapping(name)
             assert mapping is not None
             function = self.program.mapping(mapping.id)
             rows = payloads.setdefault(mapping.target, [])
-            for record in sorted_records(self.entities[mapping.source],
-                                         outputs.get(mapping.source, [])):
+            for record in list(stores[mapping.source]):
                 self.sink.begin(Origin(mapping.source, str(record.get("id"))))
                 self._guarded(mapping.id, partial(_append_mapped, rows, function, record))
                 self.sink.origin = None
         return payloads
 
-    # -- the whole run ---------------------------------------------------------------------
+    # -- the whole run -----------------------------------------------------------------------
 
     def run(self) -> RunResult:
         with decimal.localcontext(runtime.DECIMAL_CONTEXT):
             self.program.namespace["RUN"].update({"through": self.through or FAR_FUTURE})
-            self.build_indexes(self.load_reference())
+            tables = self.load_reference()
+            self.build_indexes(tables.get)
             self.wire()
-            for keep in self.events():
-                self.sink.begin(keep.origin)
-                for consume in self.sink.consumers.get(keep.origin.entity, ()):
-                    consume(keep.record)
-                self.sink.finish(self.tally(keep.origin))
+            self.process_events()
             self.flush_groups()
             payloads = self.outbound()
-        outputs = {name: sorted_records(self.entities[name], rows)
-                   for name, rows in self.sink.outputs.items()}
-        outputs["exception"] = _unique_ids(outputs["exception"])
-        return RunResult(self.plan, outputs, payloads, self.tallies, self.through)
+        return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through)
 
 
-def _append_mapped(rows: list[dict[str, Any]], function: Callable[..., dict[str, Any]],
-                   record: dict[str, Any]) -> None:
+def _append_mapped(rows: list[Record], function: Callable[..., Record], record: Record) -> None:
     rows.append(function(record))
-
-
-def _chain(sources: list[Iterator[tuple[dict[str, Any], Origin]]]
-           ) -> Iterator[tuple[dict[str, Any], Origin]]:
-    for source in sources:
-        yield from source
-
-
-def sorted_records(entity: EntityIR, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(rows, key=lambda r: runtime.sort_key(tuple(r[k] for k in entity.key)))
-
-
-def _unique_ids(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: dict[str, int] = {}
-    for row in rows:
-        count = seen.get(row["id"], 0) + 1
-        seen[row["id"]] = count
-        if count > 1:
-            row["id"] = f"{row['id']}#{count}"
-    return rows
 
 
 def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     """One JSONL file per output entity and vendor payload, and run_summary.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, rows in sorted(result.outputs.items()):
-        written.append(_write(out_dir / f"{name}.jsonl", (dumps(r) for r in rows)))
+    for name, store in sorted(result.stores.items()):
+        written.append(_write(out_dir / f"{name}.jsonl",
+                              (dumps(r) for r in iter_output(name, store))))
     for name, rows in sorted(result.payloads.items()):
         written.append(_write(out_dir / "payloads" / f"{name}.jsonl",
                               (dumps(r, numbers_as_text=False) for r in rows)))

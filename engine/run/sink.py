@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.compile import runtime
 from engine.plan.model import EntityIR, Plan
+from engine.run.store import SortedRuns
 
 Consumer = Callable[[dict[str, Any]], None]
 
@@ -52,12 +53,18 @@ class Tally:
         }
 
 
+def record_key(entity: EntityIR) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """Output records sort by their entity's key."""
+    fields = entity.key
+    return lambda record: runtime.sort_key(tuple(record[f] for f in fields))
+
+
 class Sink:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, chunk: int) -> None:
         self.plan = plan
         self.entities: dict[str, EntityIR] = {e.name: e for e in plan.entities}
-        self.outputs: dict[str, list[dict[str, Any]]] = {
-            e.name: [] for e in plan.entities if e.kind == "output"}
+        self.outputs: dict[str, SortedRuns[dict[str, Any]]] = {
+            e.name: SortedRuns(record_key(e), chunk) for e in plan.entities if e.kind == "output"}
         self.consumers: dict[str, list[Consumer]] = {}
         self.codes = {c.code: c for c in plan.exception_codes}
         self.origin: Origin | None = None
@@ -73,7 +80,7 @@ class Sink:
         entity = self.entities.get(target)
         if entity is not None:
             record = self._complete(entity, record)
-            self.outputs[target].append(record)
+            self.outputs[target].add(record)
         for consume in self.consumers.get(target, ()):
             consume(record)
 
@@ -83,7 +90,7 @@ class Sink:
         origin = self.origin or Origin("(none)", "(none)")
         if spec.severity == "error":
             self._failed = True
-        self.outputs["exception"].append(self._complete(self.entities["exception"], {
+        self.outputs["exception"].add(self._complete(self.entities["exception"], {
             "id": runtime.key(code, origin.entity, origin.source_id),
             "source_entity": origin.entity, "source_id": origin.source_id, "code": code,
             "message": message, "owner_role": spec.owner, "severity": spec.severity,
@@ -118,11 +125,3 @@ class Sink:
             self.exception("UNROUTED", "no rule routed this record")
             tally.excepted += 1
         self.origin = None
-
-    def with_rule(self, rule_id: str, call: Callable[[], None]) -> None:
-        """Run a rule's function; a failure inside it becomes a RULE_ERROR exception."""
-        outer, self.rule_id = self.rule_id, rule_id
-        try:
-            call()
-        finally:
-            self.rule_id = outer
