@@ -164,8 +164,13 @@ class ModuleGen:
             f'({mapping.span.file}:{mapping.span.line})."""', mapping.span, 1)
         self._bindings(mapping.lets, 1)
         add("return {", mapping.span, 1)
-        for name, expr in mapping.fields:
-            add(f"{name!r}: {self.expr(expr.node)},", expr.span, 2)
+        fields = dict(mapping.fields)
+        target = self.plan.entity(mapping.target)
+        # Every field of the target, in its declared order; unmapped optional ones are None.
+        for name in target.field_names() if target else tuple(fields):
+            expr = fields.get(name)
+            value = self.expr(expr.node) if expr else "None"
+            add(f"{name!r}: {value},", expr.span if expr else mapping.span, 2)
         add("}", mapping.span, 1)
 
     def _emit(self, emit: EmitIR, indent: int) -> None:

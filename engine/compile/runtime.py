@@ -184,8 +184,11 @@ def to_int(value: Any) -> int:
 
 def text(value: Any) -> str:
     """The canonical text of a value: decimals without exponent, ISO dates, true/false."""
-    if isinstance(value, str):
-        return value
+    kind = type(value)
+    if kind is str:
+        return value  # type: ignore[no-any-return]
+    if kind is int:
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
@@ -445,6 +448,8 @@ class Index:
         self.effective_from, self.effective_to, self.version = effective_from, effective_to, version
         self.entity_key = tuple(k for k in entity_key if k != version)
         self.rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        # Rows in force per (key, day): days repeat across records, so this is a memo.
+        self._in_force: dict[tuple[tuple[Any, ...], dt.date], list[dict[str, Any]]] = {}
         for row in rows:
             self.rows.setdefault(tuple(row[k] for k in keys), []).append(row)
         order = (effective_from,) if effective_from else ()
@@ -455,17 +460,24 @@ class Index:
         rows = self.rows.get(key, [])
         if at is None or self.effective_from is None:
             return rows
-        start, end = self.effective_from, self.effective_to
+        cached = self._in_force.get((key, at))
+        if cached is None:
+            cached = self._in_force[(key, at)] = self._rows_in_force(rows, at)
+        return cached
+
+    def _rows_in_force(self, rows: list[dict[str, Any]], at: dt.date) -> list[dict[str, Any]]:
+        start, end, version = self.effective_from, self.effective_to, self.version
+        assert start is not None
         found = [r for r in rows if r[start] <= at and (end is None or r[end] is None
                                                         or at <= r[end])]
-        if self.version is None:
+        if version is None:
             return found
         latest: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in found:  # sorted by effective_from: the last in force wins
             ident = tuple(row[k] for k in self.entity_key)
             current = latest.get(ident)
-            if current is None or (row[start], row[self.version]) >= (
-                    current[start], current[self.version]):
+            if current is None or (row[start], row[version]) >= (
+                    current[start], current[version]):
                 latest[ident] = row
         return list(latest.values())
 

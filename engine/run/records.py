@@ -14,6 +14,7 @@ from typing import Any
 from engine.compile import runtime
 
 DECODER = json.JSONDecoder(parse_float=Decimal)
+_quote = json.encoder.encode_basestring  # JSON string quoting, C-accelerated
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
@@ -38,7 +39,7 @@ def _encode(value: Any, numbers_as_text: bool) -> str:
     if value is False:
         return "false"
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        return _quote(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, Decimal):

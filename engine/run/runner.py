@@ -27,6 +27,8 @@ from engine.run.sink import Origin, Sink, Tally
 from engine.run.store import SortedRuns
 
 FAR_FUTURE = "9999-12"
+# Failures of generated code on one record; anything else is a bug of the engine and stops.
+RULE_FAILURES = (runtime.RuleError, ArithmeticError, KeyError, TypeError, IndexError)
 CHUNK = 100_000  # records held in memory per sorted store before spilling
 Record = dict[str, Any]
 Validate = Callable[[Any], Record]
@@ -127,17 +129,16 @@ class Runner:
         """Validate a vendor record, map it, and complete it to the canonical entity."""
         check = self.program.validator(mapping.source)
         function = self.program.mapping(mapping.id)
-        target_fields = self.entities[mapping.target].field_names()
 
         def convert(raw: Any) -> Record:
             record = check(raw)
             try:
-                mapped = function(record)
+                mapped: Record = function(record)
             except (runtime.RuleError, ArithmeticError) as error:
                 span = self.program.span_of(error.__traceback__)
                 where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""
                 raise runtime.InvalidRecord("(mapping)", f"{error}{where}") from None
-            return {name: mapped.get(name) for name in target_fields}
+            return mapped
         return convert
 
     def _sources(self, entity: EntityIR) -> Iterator[tuple[str, Validate]]:
@@ -205,17 +206,22 @@ class Runner:
 
     # -- rules -------------------------------------------------------------------------------
 
-    def _guarded(self, rule_id: str, call: Callable[[], object]) -> None:
-        """Run generated code; a failure inside it is a RULE_ERROR naming the YAML line."""
-        outer, self.sink.rule_id = self.sink.rule_id, rule_id
+    def _failed(self, rule_id: str, error: Exception) -> None:
+        """A failure inside generated code is a RULE_ERROR naming the YAML line."""
+        span = self.program.span_of(error.__traceback__)
+        where = f" at {span.file}:{span.line}:{span.col}" if span else ""
+        self.sink.exception("RULE_ERROR", f"rule {rule_id} failed{where}: {error}")
+
+    def _guarded(self, rule_id: str, call: Callable[..., object], *args: Any) -> None:
+        """Run generated code as rule_id; a failure becomes a RULE_ERROR, the run goes on."""
+        sink = self.sink
+        outer, sink.rule_id = sink.rule_id, rule_id
         try:
-            call()
-        except (runtime.RuleError, ArithmeticError, KeyError, TypeError, IndexError) as error:
-            span = self.program.span_of(error.__traceback__)
-            where = f" at {span.file}:{span.line}:{span.col}" if span else ""
-            self.sink.exception("RULE_ERROR", f"rule {rule_id} failed{where}: {error}")
+            call(*args)
+        except RULE_FAILURES as error:
+            self._failed(rule_id, error)
         finally:
-            self.sink.rule_id = outer
+            sink.rule_id = outer
 
     def wire(self) -> None:
         """Connect each stream and entity to the rules that read it."""
@@ -225,8 +231,9 @@ class Runner:
             self.sink.consumers.setdefault(rule.input, []).append(consumer)
 
     def _record_consumer(self, rule: RecordRuleIR) -> Callable[[Record], None]:
-        function = self.program.record_rule(rule.id)
-        return lambda record: self._guarded(rule.id, partial(function, record, self.sink))
+        function, guarded, sink, rule_id = (self.program.record_rule(rule.id), self._guarded,
+                                            self.sink, rule.id)
+        return lambda record: guarded(rule_id, function, record, sink)
 
     def _group_consumer(self, rule: GroupRuleIR) -> Callable[[Record], None]:
         functions = self.program.group_rule(rule)
@@ -238,7 +245,7 @@ class Runner:
             if accumulator is None:
                 accumulator = groups[key] = functions.init()
             functions.add(accumulator, record)
-        return lambda record: self._guarded(rule.id, partial(step, record))
+        return partial(self._guarded, rule.id, step)
 
     def process_events(self) -> None:
         for entity in sorted(self.plan.entities, key=lambda e: e.name):
@@ -259,7 +266,7 @@ class Runner:
             groups = self.groups.pop(rule.id, {})
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
-                self._guarded(rule.id, partial(functions.emit, key, groups[key], self.sink))
+                self._guarded(rule.id, functions.emit, key, groups[key], self.sink)
                 self.sink.origin = None
 
     # -- outbound ----------------------------------------------------------------------------
@@ -275,7 +282,7 @@ class Runner:
             rows = payloads.setdefault(mapping.target, [])
             for record in list(stores[mapping.source]):
                 self.sink.begin(Origin(mapping.source, str(record.get("id"))))
-                self._guarded(mapping.id, partial(_append_mapped, rows, function, record))
+                self._guarded(mapping.id, _append_mapped, rows, function, record)
                 self.sink.origin = None
         return payloads
 
