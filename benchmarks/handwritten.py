@@ -28,25 +28,28 @@ def parse_dt(text: str) -> dt.datetime:
 
 
 def check(raw: dict[str, Any]) -> None:
-    """The checks the engine makes on a Harvest record (types of the declared fields)."""
+    """The checks the engine makes on a Harvest record: the types of the fields it reads."""
     if type(raw["id"]) is not int:
         raise ValueError("id")
-    for name in ("user", "client", "project", "task"):
+    for name in ("user", "project", "task"):
         value = raw.get(name)
         if value is not None and (type(value) is not dict or (
                 value.get("id") is not None and type(value["id"]) is not int)):
             raise ValueError(name)
-    for name in ("hours", "rounded_hours", "billable_rate", "cost_rate"):
+    if raw["task"].get("name") is not None and type(raw["task"]["name"]) is not str:
+        raise ValueError("task.name")
+    for name in ("hours", "cost_rate"):
         value = raw.get(name)
         if value is not None and type(value) is not Decimal:
             raise ValueError(name)
-    for name in ("is_locked", "is_closed", "is_billed", "is_running", "billable"):
+    for name in ("is_closed", "billable"):
         value = raw.get(name)
         if value is not None and type(value) is not bool:
             raise ValueError(name)
-    for name in ("created_at", "updated_at"):
-        if raw.get(name) is not None:
-            parse_dt(raw[name])
+    if raw.get("notes") is not None and type(raw["notes"]) is not str:
+        raise ValueError("notes")
+    if raw.get("updated_at") is not None:
+        parse_dt(raw["updated_at"])
 
 
 class Reference:

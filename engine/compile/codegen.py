@@ -51,6 +51,9 @@ class ExprGen:
                 return GLOBALS.get(name) or py_name(name)
             case ast.Field(target=target, name=name):
                 return f"{self(target)}[{name!r}]"
+            case ast.Unwrap(target=target) if isinstance(target, (ast.Name, ast.Field)):
+                value = self(target)
+                return f"({value} if {value} is not None else rt.absent({_describe(target)!r}))"
             case ast.Unwrap(target=target):
                 return f"rt.unwrap({self(target)}, {_describe(target)!r})"
             case ast.Index(target=target, index=position):
@@ -96,6 +99,8 @@ class ExprGen:
             return self._lookup(node)
         if name in ("map", "filter", "any", "all"):
             return self._comprehension(node)
+        if name == "count" and len(node.args) == 1:
+            return f"len({self(node.args[0])})"
         args = list(node.args)
         signature = fn.FUNCTIONS.get(name)
         if signature is not None and not signature.variadic:
@@ -148,9 +153,18 @@ class ModuleGen:
         self.plan = plan
         self.source = Source()
         self.expr = ExprGen(self.source)
+        self.rule_id = ""  # the rule being generated
 
-    def _fields(self, fields: tuple[tuple[str, Expr], ...]) -> str:
-        return "{" + ", ".join(f"{name!r}: {self.expr(e.node)}" for name, e in fields) + "}"
+    def _record(self, target: str, fields: tuple[tuple[str, Expr], ...]) -> str:
+        """A record literal. Output records are complete: every field of the entity in its
+        declared order, stamped with the spec version and the rule that made them."""
+        given = {name: self.expr(e.node) for name, e in fields}
+        entity = self.plan.entity(target)
+        if entity is None:
+            return "{" + ", ".join(f"{k!r}: {v}" for k, v in given.items()) + "}"
+        stamps = {"spec_version": "SPEC_VERSION", "rule_id": repr(self.rule_id)}
+        return "{" + ", ".join(f"{name!r}: {given.get(name, stamps.get(name, 'None'))}"
+                               for name in entity.field_names()) + "}"
 
     def _bindings(self, bindings: tuple[tuple[str, Expr], ...], indent: int) -> None:
         for name, expr in bindings:
@@ -174,15 +188,15 @@ class ModuleGen:
         add("}", mapping.span, 1)
 
     def _emit(self, emit: EmitIR, indent: int) -> None:
-        self.source.add(f"out.emit({emit.target!r}, {self._fields(emit.fields)})", emit.span,
-                        indent)
+        record = self._record(emit.target, emit.fields)
+        self.source.add(f"out.emit({emit.target!r}, {record})", emit.span, indent)
 
     def _exception(self, exception: ExceptionIR, indent: int) -> None:
         line_id = self.expr(exception.contract_line_id.node) if exception.contract_line_id \
             else "None"
         self.source.add(
             f"out.exception({exception.code!r}, {self.expr(exception.message.node)}, "
-            f"{line_id}, {exception.field!r})", exception.span, indent)
+            f"{line_id}, {exception.field!r}, {self.rule_id!r})", exception.span, indent)
 
     def _outcome(self, step: StepIR, indent: int) -> None:
         for emit in step.emits:
@@ -212,6 +226,7 @@ class ModuleGen:
 
     def record_rule(self, rule: RecordRuleIR) -> None:
         add = self.source.add
+        self.rule_id = rule.id
         add("")
         add(f"def rule_{rule.id}({py_name(rule.var)}, out):", rule.span)
         summary = rule.description.strip().splitlines()[0] if rule.description else rule.id
@@ -220,24 +235,27 @@ class ModuleGen:
             self._step(step)
 
     def group_rule(self, rule: GroupRuleIR) -> None:
+        """`group_ID_add(record)` finds the record's group in GROUPS_ID and adds it in;
+        `group_ID_emit(key, acc, out)` turns one finished group into records."""
         add = self.source.add
+        self.rule_id = rule.id
         var = py_name(rule.var)
-        add("")
-        add(f"def group_{rule.id}_key({var}):", rule.span)
-        add("return (" + "".join(f"{self.expr(e.node)}, " for _, e in rule.by) + ")",
-            rule.span, 1)
-        add("")
         inits = {"sum": "0", "count": "0", "collect": "[]", "first": "None", "min": "None",
                  "max": "None", "any": "False", "all": "True"}
-        add(f"def group_{rule.id}_init():", rule.span)
-        add("return [" + ", ".join(inits[a.function] for a in rule.aggregates) + "]", rule.span, 1)
         add("")
-        add(f"def group_{rule.id}_add(acc, {var}):", rule.span)
+        add(f"GROUPS_{rule.id} = {{}}", rule.span)
+        add("")
+        add(f"def group_{rule.id}_add({var}):", rule.span)
+        add("key = (" + "".join(f"{self.expr(e.node)}, " for _, e in rule.by) + ")",
+            rule.span, 1)
+        add(f"acc = GROUPS_{rule.id}.get(key)", rule.span, 1)
+        add("if acc is None:", rule.span, 1)
+        add(f"acc = GROUPS_{rule.id}[key] = ["
+            + ", ".join(inits[a.function] for a in rule.aggregates) + "]", rule.span, 2)
         for position, aggregate in enumerate(rule.aggregates):
             self._accumulate(position, aggregate.function,
                              self.expr(aggregate.argument.node) if aggregate.argument else "",
                              aggregate.span)
-        add("return acc", rule.span, 1)
         add("")
         add(f"def group_{rule.id}_emit(key, acc, out):", rule.span)
         for position, (name, expr) in enumerate(rule.by):
@@ -279,6 +297,7 @@ class ModuleGen:
         head.add("# Names reachable from here: rt (the runtime), IDX (lookup indexes), "
                  "POLICY, RUN, K* constants.")
         head.add("Decimal = rt.D")
+        head.add(f"SPEC_VERSION = {self.plan.spec_version!r}")
         for name, literal in body.source.constants.items():
             head.add(f"{name} = rt.D({literal!r})")
         head.lines += body.source.lines

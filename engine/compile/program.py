@@ -18,16 +18,15 @@ from engine.plan.model import GroupRuleIR, Plan
 
 RuleFunction = Callable[..., Any]
 # What generated code may use besides the runtime: type tests in validators, any/all.
-SAFE_BUILTINS = {"any": any, "all": all, "type": type, "dict": dict, "str": str, "int": int,
-                 "bool": bool}
+SAFE_BUILTINS = {"any": any, "all": all, "len": len, "type": type, "dict": dict, "str": str,
+                 "int": int, "bool": bool}
 
 
 @dataclass(frozen=True)
 class GroupFunctions:
-    key: RuleFunction
-    init: RuleFunction
-    add: RuleFunction
-    emit: RuleFunction
+    add: RuleFunction  # add(record): into its group
+    emit: RuleFunction  # emit(key, accumulator, out): one finished group
+    groups: dict[tuple[Any, ...], list[Any]]  # key -> accumulator, filled by add
 
 
 class Program:
@@ -60,9 +59,17 @@ class Program:
         return function
 
     def group_rule(self, rule: GroupRuleIR) -> GroupFunctions:
-        prefix = f"group_{rule.id}_"
-        return GroupFunctions(*(self.namespace[prefix + part] for part in
-                                ("key", "init", "add", "emit")))
+        return GroupFunctions(self.namespace[f"group_{rule.id}_add"],
+                              self.namespace[f"group_{rule.id}_emit"],
+                              self.namespace[f"GROUPS_{rule.id}"])
+
+    def reset(self, through: str) -> None:
+        """Clear what a previous run left: indexes, groups, run parameters."""
+        self.indexes.clear()
+        self.namespace["RUN"] = {"through": through}
+        for name, value in self.namespace.items():
+            if name.startswith("GROUPS_"):
+                value.clear()
 
     @property
     def indexes(self) -> dict[str, runtime.Index]:
@@ -71,10 +78,20 @@ class Program:
 
     def span_of(self, tb: TracebackType | None) -> Span | None:
         """The YAML span of the innermost generated line in a traceback."""
-        found = None
+        return self.failure(tb)[1]
+
+    def failure(self, tb: TracebackType | None) -> tuple[str | None, Span | None]:
+        """The rule or mapping id and YAML span of the innermost generated frame."""
+        found: tuple[str | None, Span | None] = (None, None)
         for frame, line in traceback.walk_tb(tb):
             if frame.f_code.co_filename == self.filename and 0 < line <= len(self.source.spans):
-                found = self.source.spans[line - 1] or found
+                name = frame.f_code.co_name
+                for prefix, suffix in (("rule_", ""), ("map_", ""), ("group_", "_add"),
+                                       ("group_", "_emit")):
+                    if name.startswith(prefix) and name.endswith(suffix):
+                        name = name[len(prefix):len(name) - len(suffix)]
+                        break
+                found = (name, self.source.spans[line - 1] or found[1])
         return found
 
     def annotated_source(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import (
@@ -101,8 +102,12 @@ class Money:
 
 def unwrap(value: Any, what: str) -> Any:
     if value is None:
-        raise RuleError(f"{what} is absent")
+        absent(what)
     return value
+
+
+def absent(what: str) -> Any:
+    raise RuleError(f"{what} is absent")
 
 
 def coalesce(*values: Any) -> Any:
@@ -141,6 +146,12 @@ def round_to(value: int, increment: int, mode: str) -> int:
     """An integer rounded to a multiple of increment (none: unchanged)."""
     if mode == "none" or increment <= 1:
         return value
+    if value >= 0 and mode in ("up", "ceiling"):
+        return -(-value // increment) * increment
+    if value >= 0 and mode in ("down", "floor"):
+        return value // increment * increment
+    if value >= 0 and mode in ("nearest", "half_up"):
+        return (2 * value + increment) // (2 * increment) * increment
     steps = (Decimal(value) / increment).quantize(Decimal(1), rounding=MODES[mode])
     return int(steps) * increment
 
@@ -255,7 +266,7 @@ def datetime(value: str) -> dt.datetime:
         raise RuleError(f"not a date-time (ISO 8601): {value!r}") from None
     if parsed.tzinfo is None:
         raise RuleError(f"date-time without a time zone: {value!r}")
-    return parsed.astimezone(dt.UTC)
+    return parsed if parsed.tzinfo is dt.UTC else parsed.astimezone(dt.UTC)
 
 
 def format_datetime(value: dt.datetime) -> str:
@@ -284,11 +295,13 @@ def _period_parts(value: str) -> tuple[int, int]:
     return year, month
 
 
+@functools.lru_cache(maxsize=4096)
 def period_start(value: str) -> dt.date:
     year, month = _period_parts(value)
     return dt.date(year, month, 1)
 
 
+@functools.lru_cache(maxsize=4096)
 def period_end(value: str) -> dt.date:
     year, month = _period_parts(value)
     return dt.date(year, month, calendar.monthrange(year, month)[1])

@@ -11,7 +11,9 @@ inputs and spec version give byte-identical files.
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import gc
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -91,7 +93,6 @@ class Runner:
         self.sink = Sink(self.plan, chunk)
         self.tallies: dict[str, Tally] = {}
         self.entities = {e.name: e for e in self.plan.entities}
-        self.groups: dict[str, dict[tuple[Any, ...], list[Any]]] = {}
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -206,67 +207,58 @@ class Runner:
 
     # -- rules -------------------------------------------------------------------------------
 
-    def _failed(self, rule_id: str, error: Exception) -> None:
-        """A failure inside generated code is a RULE_ERROR naming the YAML line."""
-        span = self.program.span_of(error.__traceback__)
+    def _failed(self, error: Exception) -> None:
+        """A failure inside generated code is a RULE_ERROR naming the rule and YAML line."""
+        rule_id, span = self.program.failure(error.__traceback__)
         where = f" at {span.file}:{span.line}:{span.col}" if span else ""
-        self.sink.exception("RULE_ERROR", f"rule {rule_id} failed{where}: {error}")
+        self.sink.exception("RULE_ERROR", f"rule {rule_id} failed{where}: {error}",
+                            rule_id=rule_id)
 
-    def _guarded(self, rule_id: str, call: Callable[..., object], *args: Any) -> None:
-        """Run generated code as rule_id; a failure becomes a RULE_ERROR, the run goes on."""
-        sink = self.sink
-        outer, sink.rule_id = sink.rule_id, rule_id
+    def _guarded(self, call: Callable[..., object], *args: Any) -> None:
+        """Run generated code; a failure becomes a RULE_ERROR and the run goes on."""
         try:
             call(*args)
         except RULE_FAILURES as error:
-            self._failed(rule_id, error)
-        finally:
-            sink.rule_id = outer
+            self._failed(error)
 
     def wire(self) -> None:
-        """Connect each stream and entity to the rules that read it."""
+        """Connect each stream and entity to the rules that read it. Emits call the next
+        rule directly; a failure anywhere down the line is caught once, per source record."""
+        sink = self.sink
         for rule in self.plan.rules:
-            consumer = self._record_consumer(rule) if isinstance(rule, RecordRuleIR) \
-                else self._group_consumer(rule)
-            self.sink.consumers.setdefault(rule.input, []).append(consumer)
-
-    def _record_consumer(self, rule: RecordRuleIR) -> Callable[[Record], None]:
-        function, guarded, sink, rule_id = (self.program.record_rule(rule.id), self._guarded,
-                                            self.sink, rule.id)
-        return lambda record: guarded(rule_id, function, record, sink)
-
-    def _group_consumer(self, rule: GroupRuleIR) -> Callable[[Record], None]:
-        functions = self.program.group_rule(rule)
-        groups = self.groups.setdefault(rule.id, {})
-
-        def step(record: Record) -> None:
-            key = functions.key(record)
-            accumulator = groups.get(key)
-            if accumulator is None:
-                accumulator = groups[key] = functions.init()
-            functions.add(accumulator, record)
-        return partial(self._guarded, rule.id, step)
+            consumer: Callable[[Record], None]
+            if isinstance(rule, RecordRuleIR):
+                consumer = partial(_call_rule, self.program.record_rule(rule.id), sink)
+            else:
+                consumer = self.program.group_rule(rule).add
+            sink.consumers.setdefault(rule.input, []).append(consumer)
 
     def process_events(self) -> None:
+        sink, failed = self.sink, self._failed
         for entity in sorted(self.plan.entities, key=lambda e: e.name):
             if entity.kind != "event":
                 continue
-            consumers = self.sink.consumers.get(entity.name, ())
+            consumers = sink.consumers.get(entity.name, ())
+            first_key = entity.key[0]
             for record, file in self.records(entity):
-                self.sink.begin(Origin(entity.name, str(record[entity.key[0]]), file))
-                for consume in consumers:
-                    consume(record)
-                self.sink.finish(self.tally(file))
+                sink.begin(Origin(entity.name, str(record[first_key]), file))
+                try:
+                    for consume in consumers:
+                        consume(record)
+                except RULE_FAILURES as error:
+                    failed(error)
+                sink.finish(self.tally(file))
 
     def flush_groups(self) -> None:
         for rule in self.plan.rules:
             if not isinstance(rule, GroupRuleIR):
                 continue
             functions = self.program.group_rule(rule)
-            groups = self.groups.pop(rule.id, {})
+            groups = dict(functions.groups)
+            functions.groups.clear()
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
-                self._guarded(rule.id, functions.emit, key, groups[key], self.sink)
+                self._guarded(functions.emit, key, groups[key], self.sink)
                 self.sink.origin = None
 
     # -- outbound ----------------------------------------------------------------------------
@@ -282,15 +274,15 @@ class Runner:
             rows = payloads.setdefault(mapping.target, [])
             for record in list(stores[mapping.source]):
                 self.sink.begin(Origin(mapping.source, str(record.get("id"))))
-                self._guarded(mapping.id, _append_mapped, rows, function, record)
+                self._guarded(_append_mapped, rows, function, record)
                 self.sink.origin = None
         return payloads
 
     # -- the whole run -----------------------------------------------------------------------
 
     def run(self) -> RunResult:
-        with decimal.localcontext(runtime.DECIMAL_CONTEXT):
-            self.program.namespace["RUN"].update({"through": self.through or FAR_FUTURE})
+        with decimal.localcontext(runtime.DECIMAL_CONTEXT), _few_collections():
+            self.program.reset(self.through or FAR_FUTURE)
             tables = self.load_reference()
             self.build_indexes(tables.get)
             self.wire()
@@ -298,6 +290,22 @@ class Runner:
             self.flush_groups()
             payloads = self.outbound()
         return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through)
+
+
+@contextlib.contextmanager
+def _few_collections() -> Iterator[None]:
+    """A batch run allocates many short-lived, acyclic objects: collect garbage cycles
+    rarely while it runs, as usual again after."""
+    before = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _call_rule(function: Callable[[Record, Sink], None], sink: Sink, record: Record) -> None:
+    function(record, sink)
 
 
 def _append_mapped(rows: list[Record], function: Callable[..., Record], record: Record) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.compile import runtime
 from engine.plan.model import EntityIR, Plan
@@ -16,8 +16,7 @@ from engine.run.store import SortedRuns
 Consumer = Callable[[dict[str, Any]], None]
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """The input record being processed: entity, id, and where it was read."""
 
     entity: str
@@ -76,16 +75,16 @@ class Sink:
     # -- called by generated code ----------------------------------------------------------
 
     def emit(self, target: str, record: dict[str, Any]) -> None:
+        """Generated code emits complete records (output entities) or stream records."""
         self._emitted = True
-        entity = self.entities.get(target)
-        if entity is not None:
-            record = self._complete(entity, record)
-            self.outputs[target].add(record)
+        store = self.outputs.get(target)
+        if store is not None:
+            store.add(record)
         for consume in self.consumers.get(target, ()):
             consume(record)
 
     def exception(self, code: str, message: str, contract_line_id: str | None = None,
-                  field_name: str | None = None) -> None:
+                  field_name: str | None = None, rule_id: str | None = None) -> None:
         spec = self.codes[code]
         origin = self.origin or Origin("(none)", "(none)")
         if spec.severity == "error":
@@ -95,7 +94,7 @@ class Sink:
             "source_entity": origin.entity, "source_id": origin.source_id, "code": code,
             "message": message, "owner_role": spec.owner, "severity": spec.severity,
             "contract_line_id": contract_line_id, "field": field_name,
-            "file": origin.file, "line": origin.line, "rule_id": self.rule_id,
+            "file": origin.file, "line": origin.line, "rule_id": rule_id or self.rule_id,
         }))
 
     def exclude(self, reason: str) -> None:

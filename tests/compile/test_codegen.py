@@ -13,7 +13,7 @@ def test_emitted_python_is_readable_and_golden(golden: Callable[[str, str], None
     program = engine.compile(engine.plan("examples/northwind"))
     source = program.annotated_source()
     for name in ("def map_harvest_time_entry(v_src):", "def rule_price_time(v_entry, out):",
-                 "def group_time_invoice_lines_key(v_t):", "def map_xero_invoice(v_src):"):
+                 "def group_time_invoice_lines_add(v_t):", "def map_xero_invoice(v_src):"):
         assert name in source
     assert "# rules/billing/time_and_materials.yaml:" in source
     golden("compile/northwind.py.txt", source)
@@ -24,7 +24,7 @@ def test_generated_code_reaches_only_the_runtime() -> None:
     of Python's builtins only type tests and any/all are there, never import or eval."""
     program = engine.compile(engine.plan("examples/northwind"))
     builtins = program.namespace["__builtins__"]
-    assert set(builtins) == {"any", "all", "type", "dict", "str", "int", "bool"}
+    assert set(builtins) == {"any", "all", "len", "type", "dict", "str", "int", "bool"}
     for line in program.source.lines:
         assert not re.search(r"\bimport\b|\b__\w+__\b|\beval\(|\bexec\(", line), line
 
