@@ -67,7 +67,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--child", nargs=3, metavar=("WHICH", "DATA", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("WHICH", "DATA", "OUT"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         which, data, out = args.child

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +175,9 @@ def run(folder: Path, out: Path, through: str) -> dict[str, int]:
         invoice[1] += tax
     out.mkdir(parents=True, exist_ok=True)
     _write(out / "invoice_line.jsonl", invoice_lines)
-    _write(out / "invoice.jsonl", [{"id": k, "subtotal": str(v[0]), "tax_total": str(v[1]),
-                                    "total": str(v[0] + v[1])} for k, v in sorted(invoices.items())])
+    _write(out / "invoice.jsonl", [
+        {"id": k, "subtotal": str(v[0]), "tax_total": str(v[1]), "total": str(v[0] + v[1])}
+        for k, v in sorted(invoices.items())])
     _write(out / "unbilled_item.jsonl", sorted(unbilled, key=lambda u: u["id"]))
     _write(out / "exception.jsonl", sorted(exceptions, key=lambda e: e["id"]))
     return {"invalid": invalid, "kept": len(latest), "invoice_lines": len(invoice_lines)}

@@ -51,7 +51,7 @@ class ExprGen:
                 return GLOBALS.get(name) or py_name(name)
             case ast.Field(target=target, name=name):
                 return f"{self(target)}[{name!r}]"
-            case ast.Unwrap(target=target) if isinstance(target, (ast.Name, ast.Field)):
+            case ast.Unwrap(target=target) if _simple(target):
                 value = self(target)
                 return f"({value} if {value} is not None else rt.absent({_describe(target)!r}))"
             case ast.Unwrap(target=target):
@@ -133,6 +133,12 @@ class ExprGen:
             "any": f"any({body} for {var} in {source})",
             "all": f"all({body} for {var} in {source})",
         }[node.function]
+
+
+def _simple(node: ast.Node) -> bool:
+    """A name or a field of a name: cheap enough to evaluate twice when inlined."""
+    return isinstance(node, ast.Name) or (
+        isinstance(node, ast.Field) and isinstance(node.target, ast.Name))
 
 
 def _describe(node: ast.Node) -> str:

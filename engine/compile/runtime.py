@@ -127,8 +127,12 @@ def div(a: Decimal | int | Money, b: Decimal | int) -> Any:
     return a / b
 
 
+_EXPONENTS = {places: Decimal(1).scaleb(-places) for places in range(0, 13)}
+
+
 def round(value: Decimal | int, places: int, mode: str) -> Decimal:
-    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=MODES[mode])
+    exponent = _EXPONENTS.get(places) or Decimal(1).scaleb(-places)
+    return Decimal(value).quantize(exponent, rounding=MODES[mode])
 
 
 def minor_units(currency: str) -> int:
@@ -448,6 +452,9 @@ def at_least(value: Any, minimum: int, field: str) -> Any:
 
 # -- lookups -----------------------------------------------------------------------------
 
+NO_ROWS: list[dict[str, Any]] = []
+
+
 class Index:
     """Rows of one entity by key fields; dated lookups pick the rows in force on a day.
 
@@ -470,11 +477,11 @@ class Index:
             bucket.sort(key=lambda r: sort_key(tuple(r[k] for k in (*order, *self.entity_key))))
 
     def all(self, key: tuple[Any, ...], at: dt.date | None = None) -> list[dict[str, Any]]:
-        rows = self.rows.get(key, [])
         if at is None or self.effective_from is None:
-            return rows
+            return self.rows.get(key, NO_ROWS)
         cached = self._in_force.get((key, at))
         if cached is None:
+            rows = self.rows.get(key, NO_ROWS)
             cached = self._in_force[(key, at)] = self._rows_in_force(rows, at)
         return cached
 
@@ -496,6 +503,8 @@ class Index:
 
     def one(self, key: tuple[Any, ...], at: dt.date | None = None) -> dict[str, Any] | None:
         rows = self.all(key, at)
+        if len(rows) == 1:
+            return rows[0]
         if len(rows) > 1:
             raise RuleError(f"lookup is ambiguous: {len(rows)} rows match {key}")
         return rows[0] if rows else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,29 +32,43 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 # -- output ------------------------------------------------------------------------------
 
 def _encode(value: Any, numbers_as_text: bool) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        text = format(value, "f")
-        return f'"{text}"' if numbers_as_text else text
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f'"{runtime.text(value)}"'
-    if isinstance(value, runtime.Money):
-        return _encode({"amount": value.amount, "currency": value.currency}, numbers_as_text)
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_encode(v, numbers_as_text) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:"
-                              f"{_encode(v, numbers_as_text)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot serialise {type(value).__name__}")
+    encode = _ENCODERS.get(type(value))
+    if encode is None:
+        raise TypeError(f"cannot serialise {type(value).__name__}")
+    return encode(value, numbers_as_text)
+
+
+def _decimal(value: Decimal, numbers_as_text: bool) -> str:
+    text = format(value, "f")
+    return f'"{text}"' if numbers_as_text else text
+
+
+def _list(value: list[Any] | tuple[Any, ...], numbers_as_text: bool) -> str:
+    return "[" + ",".join(_encode(v, numbers_as_text) for v in value) + "]"
+
+
+def _dict(value: dict[str, Any], numbers_as_text: bool) -> str:
+    return "{" + ",".join(f"{_quote(str(k))}:{_encode(v, numbers_as_text)}"
+                          for k, v in value.items()) + "}"
+
+
+def _money(value: runtime.Money, numbers_as_text: bool) -> str:
+    return _dict({"amount": value.amount, "currency": value.currency}, numbers_as_text)
+
+
+_ENCODERS: dict[type, Callable[[Any, bool], str]] = {
+    type(None): lambda v, n: "null",
+    bool: lambda v, n: "true" if v else "false",
+    str: lambda v, n: _quote(v),
+    int: lambda v, n: str(v),
+    Decimal: _decimal,
+    dt.date: lambda v, n: f'"{v.isoformat()}"',
+    dt.datetime: lambda v, n: f'"{runtime.format_datetime(v)}"',
+    runtime.Money: _money,
+    list: _list,
+    tuple: _list,
+    dict: _dict,
+}
 
 
 def dumps(record: dict[str, Any], numbers_as_text: bool = True) -> str:

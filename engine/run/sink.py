@@ -4,6 +4,7 @@ outcome of every source record is tallied so that counts reconcile."""
 
 from __future__ import annotations
 
+import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,9 +53,13 @@ class Tally:
         }
 
 
-def record_key(entity: EntityIR) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """Output records sort by their entity's key."""
+def record_key(entity: EntityIR) -> Callable[[dict[str, Any]], Any]:
+    """Output records sort by their entity's key (absent values first, if a key may be
+    absent; a plain item lookup when it may not, which is the common, fast case)."""
     fields = entity.key
+    optional = {f.name for f in entity.fields if f.optional}
+    if optional.isdisjoint(fields):
+        return operator.itemgetter(*fields)
     return lambda record: runtime.sort_key(tuple(record[f] for f in fields))
 
 
