@@ -11,11 +11,12 @@ from decimal import Decimal
 
 from engine.check import functions as fn
 from engine.compile.source import Source
-from engine.compile.validators import generate_validators
+from engine.compile.validators import ValidatorGen, generate_validators
 from engine.errors import Span
 from engine.load import ast
 from engine.plan.model import (
     EmitIR,
+    EntityIR,
     ExceptionIR,
     Expr,
     GroupRuleIR,
@@ -40,8 +41,10 @@ def index_name(entity: str, keys: tuple[str, ...], dated: bool) -> str:
 class ExprGen:
     """Python expression text for an AST node."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, local_record: str | None = None) -> None:
         self.source = source
+        # In a fused mapping, the fields of this record are already checked locals f_<name>.
+        self.local_record = local_record
 
     def __call__(self, node: ast.Node) -> str:
         match node:
@@ -49,6 +52,9 @@ class ExprGen:
                 return self._literal(value)
             case ast.Name(name=name):
                 return GLOBALS.get(name) or py_name(name)
+            case ast.Field(target=ast.Name(name=record), name=name) if (
+                    record == self.local_record):
+                return f"f_{name}"
             case ast.Field(target=target, name=name):
                 return f"{self(target)}[{name!r}]"
             case ast.Unwrap(target=target) if _simple(target):
@@ -135,6 +141,16 @@ class ExprGen:
         }[node.function]
 
 
+def _fusable(mapping: MappingIR) -> bool:
+    """A mapping reads its source only field by field (never the whole record)."""
+    exprs = [e.node for _, e in (*mapping.lets, *mapping.fields)]
+    parents = {id(child): node for expr in exprs for node in ast.walk(expr)
+               for child in ast.children(node)}
+    return all(not (isinstance(node, ast.Name) and node.name == "src")
+               or isinstance(parents.get(id(node)), ast.Field)
+               for expr in exprs for node in ast.walk(expr))
+
+
 def _simple(node: ast.Node) -> bool:
     """A name or a field of a name: cheap enough to evaluate twice when inlined."""
     return isinstance(node, ast.Name) or (
@@ -182,6 +198,30 @@ class ModuleGen:
         add(f"def map_{mapping.id}(v_src):", mapping.span)
         add(f'"""{mapping.direction} mapping {mapping.source} -> {mapping.target} '
             f'({mapping.span.file}:{mapping.span.line})."""', mapping.span, 1)
+        self._mapping_body(mapping)
+        source = self.plan.entity(mapping.source)
+        if mapping.direction == "inbound" and source is not None and _fusable(mapping):
+            self._ingest(mapping, source)
+
+    def _ingest(self, mapping: MappingIR, source: EntityIR) -> None:
+        """`ingest_ID(raw)`: check a vendor JSON object and map it in one function, the
+        mapping reading the checked fields as locals (no intermediate record)."""
+        add = self.source.add
+        add("")
+        add(f"def ingest_{mapping.id}(raw):", mapping.span)
+        add(f'"""Check a {mapping.source} record and map it to {mapping.target}."""',
+            mapping.span, 1)
+        checks = ValidatorGen(self.source, source)
+        checks._body(source.fields, "", returns=False)
+        outer, self.expr = self.expr, ExprGen(self.source, local_record="src")
+        try:
+            self._mapping_body(mapping)
+        finally:
+            self.expr = outer
+        # Nested records are checked by the functions the entity's own validator defines.
+
+    def _mapping_body(self, mapping: MappingIR) -> None:
+        add = self.source.add
         self._bindings(mapping.lets, 1)
         add("return {", mapping.span, 1)
         fields = dict(mapping.fields)
@@ -195,13 +235,13 @@ class ModuleGen:
 
     def _emit(self, emit: EmitIR, indent: int) -> None:
         record = self._record(emit.target, emit.fields)
-        self.source.add(f"out.emit({emit.target!r}, {record})", emit.span, indent)
+        self.source.add(f"OUT.emit({emit.target!r}, {record})", emit.span, indent)
 
     def _exception(self, exception: ExceptionIR, indent: int) -> None:
         line_id = self.expr(exception.contract_line_id.node) if exception.contract_line_id \
             else "None"
         self.source.add(
-            f"out.exception({exception.code!r}, {self.expr(exception.message.node)}, "
+            f"OUT.exception({exception.code!r}, {self.expr(exception.message.node)}, "
             f"{line_id}, {exception.field!r}, {self.rule_id!r})", exception.span, indent)
 
     def _outcome(self, step: StepIR, indent: int) -> None:
@@ -210,7 +250,7 @@ class ModuleGen:
         if step.exception is not None:
             self._exception(step.exception, indent)
         if step.exclude is not None:
-            self.source.add(f"out.exclude({step.exclude!r})", step.span, indent)
+            self.source.add(f"OUT.exclude({step.exclude!r})", step.span, indent)
         if step.terminal:
             self.source.add("return", step.span, indent)
 
@@ -234,7 +274,7 @@ class ModuleGen:
         add = self.source.add
         self.rule_id = rule.id
         add("")
-        add(f"def rule_{rule.id}({py_name(rule.var)}, out):", rule.span)
+        add(f"def rule_{rule.id}({py_name(rule.var)}):", rule.span)
         summary = rule.description.strip().splitlines()[0] if rule.description else rule.id
         add(f'"""{summary} ({rule.span.file}:{rule.span.line})."""', rule.span, 1)
         for step in rule.steps:
@@ -242,7 +282,7 @@ class ModuleGen:
 
     def group_rule(self, rule: GroupRuleIR) -> None:
         """`group_ID_add(record)` finds the record's group in GROUPS_ID and adds it in;
-        `group_ID_emit(key, acc, out)` turns one finished group into records."""
+        `group_ID_emit(key, acc)` turns one finished group into records."""
         add = self.source.add
         self.rule_id = rule.id
         var = py_name(rule.var)
@@ -263,7 +303,7 @@ class ModuleGen:
                              self.expr(aggregate.argument.node) if aggregate.argument else "",
                              aggregate.span)
         add("")
-        add(f"def group_{rule.id}_emit(key, acc, out):", rule.span)
+        add(f"def group_{rule.id}_emit(key, acc):", rule.span)
         for position, (name, expr) in enumerate(rule.by):
             add(f"{py_name(name)} = key[{position}]", expr.span, 1)
         for position, aggregate in enumerate(rule.aggregates):
@@ -301,7 +341,7 @@ class ModuleGen:
         head.add(f'"""Compiled from spec {self.plan.name} {self.plan.version}, '
                  f'spec version {self.plan.spec_version}. Generated: do not edit."""')
         head.add("# Names reachable from here: rt (the runtime), IDX (lookup indexes), "
-                 "POLICY, RUN, K* constants.")
+                 "POLICY, RUN, OUT (where results go), K* constants.")
         head.add("Decimal = rt.D")
         head.add(f"SPEC_VERSION = {self.plan.spec_version!r}")
         for name, literal in body.source.constants.items():

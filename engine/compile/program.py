@@ -25,7 +25,7 @@ SAFE_BUILTINS = {"any": any, "all": all, "len": len, "type": type, "dict": dict,
 @dataclass(frozen=True)
 class GroupFunctions:
     add: RuleFunction  # add(record): into its group
-    emit: RuleFunction  # emit(key, accumulator, out): one finished group
+    emit: RuleFunction  # emit(key, accumulator): one finished group
     groups: dict[tuple[Any, ...], list[Any]]  # key -> accumulator, filled by add
 
 
@@ -42,12 +42,17 @@ class Program:
                                           self.filename)
         self.namespace: dict[str, Any] = {
             "__builtins__": SAFE_BUILTINS,
-            "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {},
+            "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {}, "OUT": None,
         }
         exec(code, self.namespace)
 
     def mapping(self, mapping_id: str) -> RuleFunction:
         function: RuleFunction = self.namespace[f"map_{mapping_id}"]
+        return function
+
+    def ingest(self, mapping_id: str) -> RuleFunction | None:
+        """The fused check-and-map function of an inbound mapping, if it has one."""
+        function: RuleFunction | None = self.namespace.get(f"ingest_{mapping_id}")
         return function
 
     def validator(self, entity: str) -> RuleFunction:
@@ -63,10 +68,12 @@ class Program:
                               self.namespace[f"group_{rule.id}_emit"],
                               self.namespace[f"GROUPS_{rule.id}"])
 
-    def reset(self, through: str) -> None:
-        """Clear what a previous run left: indexes, groups, run parameters."""
+    def reset(self, through: str, out: object) -> None:
+        """Start a run: clear what a previous one left (indexes, groups), set the run
+        parameters and where results go."""
         self.indexes.clear()
         self.namespace["RUN"] = {"through": through}
+        self.namespace["OUT"] = out
         for name, value in self.namespace.items():
             if name.startswith("GROUPS_"):
                 value.clear()

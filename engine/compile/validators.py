@@ -47,7 +47,9 @@ class ValidatorGen:
             converted = f"rt.at_least({converted}, {field.minimum}, {label!r})"
         return converted
 
-    def _body(self, fields: tuple[FieldIR, ...], prefix: str) -> None:
+    def _body(self, fields: tuple[FieldIR, ...], prefix: str, returns: bool = True) -> None:
+        """Check each field into a local f_<name>; return them as a record unless told not
+        to (a fused mapping goes on to read the locals)."""
         add, span = self.source.add, self.entity.span
         add("if type(raw) is not dict:", span, 1)
         add(f"rt.invalid({prefix or '(record)'!r}, 'expected a JSON object')", span, 2)
@@ -63,7 +65,18 @@ class ValidatorGen:
                     "else 'is null')", span, 2)
             add("else:", span, 1)
             add(f"f_{field.name} = {self._convert(field, 'v', label)}", span, 2)
-        add("return {" + ", ".join(f"{f.name!r}: f_{f.name}" for f in fields) + "}", span, 1)
+        if returns:
+            add("return {" + ", ".join(f"{f.name!r}: f_{f.name}" for f in fields) + "}", span,
+                1)
+
+    def nested(self) -> None:
+        """The functions checking nested records, asked for by the bodies made so far."""
+        span = self.entity.span
+        while self.pending:
+            label, fields = self.pending.pop(0)
+            self.source.add("")
+            self.source.add(f"def {self._function(label)}(raw):", span)
+            self._body(fields, label)
 
     def generate(self) -> None:
         span = self.entity.span
@@ -71,11 +84,7 @@ class ValidatorGen:
         self.source.add(f"def {validator_name(self.entity.name)}(raw):", span)
         self.source.add(f'"""Check a JSON object against entity {self.entity.name}."""', span, 1)
         self._body(self.entity.fields, "")
-        while self.pending:
-            label, fields = self.pending.pop(0)
-            self.source.add("")
-            self.source.add(f"def {self._function(label)}(raw):", span)
-            self._body(fields, label)
+        self.nested()
 
 
 def generate_validators(source: Source, plan: Plan) -> None:

@@ -15,9 +15,9 @@ import contextlib
 import decimal
 import gc
 import json
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from engine.compile import runtime
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.run.records import dumps, read_jsonl
-from engine.run.sink import Origin, Sink, Tally
+from engine.run.sink import Origin, Sink, Tally, record_key
 from engine.run.store import SortedRuns
 
 FAR_FUTURE = "9999-12"
@@ -34,6 +34,8 @@ RULE_FAILURES = (runtime.RuleError, ArithmeticError, KeyError, TypeError, IndexE
 CHUNK = 100_000  # records held in memory per sorted store before spilling
 Record = dict[str, Any]
 Validate = Callable[[Any], Record]
+Keyed = tuple[Any, int, Record, str]  # entity key, revision, record, input file
+_KEY_AND_REVISION = operator.itemgetter(0, 1)
 
 
 @dataclass
@@ -127,14 +129,14 @@ class Runner:
                 self._invalid(entity, source_id, file, line, error)
 
     def _mapper(self, mapping: MappingIR) -> Validate:
-        """Validate a vendor record, map it, and complete it to the canonical entity."""
+        """Check a vendor record and map it to its canonical entity (fused when possible)."""
         check = self.program.validator(mapping.source)
         function = self.program.mapping(mapping.id)
+        fused = self.program.ingest(mapping.id)
 
         def convert(raw: Any) -> Record:
-            record = check(raw)
             try:
-                mapped: Record = function(record)
+                mapped: Record = fused(raw) if fused else function(check(raw))
             except (runtime.RuleError, ArithmeticError) as error:
                 span = self.program.span_of(error.__traceback__)
                 where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""
@@ -153,34 +155,33 @@ class Runner:
     def records(self, entity: EntityIR) -> Iterator[tuple[Record, str]]:
         """One record per key, in key order: the same key and revision is one record (a
         duplicate); a higher revision supersedes a lower one."""
-        keys, revision = entity.key, entity.revision
-        runs: SortedRuns[tuple[tuple[Any, ...], Record, str]] = SortedRuns(
-            lambda item: item[0], self.chunk)
+        key = record_key(entity)
+        revision = entity.revision
+        runs: SortedRuns[Keyed] = SortedRuns(_KEY_AND_REVISION, self.chunk)
+        add = runs.add
         for file, validate in self._sources(entity):
             for record in self._read(file, entity.name, validate):
-                version = (record[revision] or 0) if revision else 0
-                runs.add(((*(record[k] for k in keys), version), record, file))
+                add((key(record), (record[revision] or 0) if revision else 0, record, file))
         try:
-            yield from self._latest(runs, len(keys))
+            yield from self._latest(runs)
         finally:
             runs.close()
 
-    def _latest(self, runs: SortedRuns[tuple[tuple[Any, ...], Record, str]],
-                width: int) -> Iterator[tuple[Record, str]]:
-        current: tuple[tuple[Any, ...], Record, str] | None = None
+    def _latest(self, runs: SortedRuns[Keyed]) -> Iterator[tuple[Record, str]]:
+        current: Keyed | None = None
         for item in runs:
             if current is None:
                 current = item
-            elif item[0][:width] != current[0][:width]:
-                yield current[1], current[2]
+            elif item[0] != current[0]:
+                yield current[2], current[3]
                 current = item
-            elif item[0] == current[0]:
-                self.tally(item[2]).duplicate += 1
+            elif item[1] == current[1]:
+                self.tally(item[3]).duplicate += 1
             else:
-                self.tally(current[2]).superseded += 1
+                self.tally(current[3]).superseded += 1
                 current = item
         if current is not None:
-            yield current[1], current[2]
+            yield current[2], current[3]
 
     # -- reference data ----------------------------------------------------------------------
 
@@ -228,7 +229,7 @@ class Runner:
         for rule in self.plan.rules:
             consumer: Callable[[Record], None]
             if isinstance(rule, RecordRuleIR):
-                consumer = partial(_call_rule, self.program.record_rule(rule.id), sink)
+                consumer = self.program.record_rule(rule.id)
             else:
                 consumer = self.program.group_rule(rule).add
             sink.consumers.setdefault(rule.input, []).append(consumer)
@@ -258,7 +259,7 @@ class Runner:
             functions.groups.clear()
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
-                self._guarded(functions.emit, key, groups[key], self.sink)
+                self._guarded(functions.emit, key, groups[key])
                 self.sink.origin = None
 
     # -- outbound ----------------------------------------------------------------------------
@@ -282,7 +283,7 @@ class Runner:
 
     def run(self) -> RunResult:
         with decimal.localcontext(runtime.DECIMAL_CONTEXT), _few_collections():
-            self.program.reset(self.through or FAR_FUTURE)
+            self.program.reset(self.through or FAR_FUTURE, self.sink)
             tables = self.load_reference()
             self.build_indexes(tables.get)
             self.wire()
@@ -302,10 +303,6 @@ def _few_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*before)
-
-
-def _call_rule(function: Callable[[Record, Sink], None], sink: Sink, record: Record) -> None:
-    function(record, sink)
 
 
 def _append_mapped(rows: list[Record], function: Callable[..., Record], record: Record) -> None:

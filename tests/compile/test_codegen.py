@@ -50,7 +50,7 @@ def test_generated_functions_are_registered_for_tracebacks() -> None:
     import linecache
 
     program = engine.compile(engine.plan("examples/standard"))
-    number = program.source.lines.index("def rule_price_time(v_entry, out):") + 1
+    number = program.source.lines.index("def rule_price_time(v_entry):") + 1
     assert linecache.getline(program.filename, number).startswith("def rule_price_time")
 
 
