@@ -12,7 +12,7 @@ def test_emitted_python_is_readable_and_golden(golden: Callable[[str, str], None
     """--emit-python prints one named function per rule, each line tagged with its YAML line."""
     program = engine.compile(engine.plan("examples/northwind"))
     source = program.annotated_source()
-    for name in ("def map_harvest_time_entry(v_src):", "def rule_price_time(v_entry, out):",
+    for name in ("def map_harvest_time_entry(v_src):", "def rule_price_time(v_entry):",
                  "def group_time_invoice_lines_add(v_t):", "def map_xero_invoice(v_src):"):
         assert name in source
     assert "# rules/billing/time_and_materials.yaml:" in source
