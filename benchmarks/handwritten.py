@@ -99,18 +99,29 @@ def run(folder: Path, out: Path, through: str) -> dict[str, int]:
             try:
                 raw = json.loads(text, parse_float=Decimal)
                 check(raw)
-                entry = {
+                updated = parse_dt(raw["updated_at"])
+                closed = bool(raw.get("is_closed"))
+                cost_rate = raw.get("cost_rate")
+                entry = {  # the whole canonical time entry, as the spec's mapping builds it
                     "id": f"harvest-{raw['id']}",
-                    "revision": int(parse_dt(raw["updated_at"]).timestamp()),
+                    "revision": int(updated.timestamp()),
+                    "source_system": "harvest",
                     "project": reference.crosswalk.get(
                         ("harvest", "project", str(raw["project"]["id"])),
                         f"harvest-project-{raw['project']['id']}"),
+                    "worker_id": f"harvest-user-{raw['user']['id']}",
                     "role": reference.crosswalk.get(("harvest", "task", str(raw["task"]["id"])),
                                                     raw["task"]["name"]),
                     "day": dt.date.fromisoformat(raw["spent_date"]),
                     "minutes": int((raw["hours"] * 60).quantize(Decimal(1), ROUND_HALF_UP)),
                     "billable": bool(raw.get("billable")),
-                    "approved": bool(raw.get("is_closed")),
+                    "approved": closed,
+                    "approved_at": updated if closed else None,
+                    "hold": False,
+                    "time_type": "regular",
+                    "cost_amount": None if cost_rate is None else (
+                        cost_rate * raw["hours"]).quantize(Decimal("0.01"), ROUND_HALF_UP),
+                    "notes": raw.get("notes"),
                 }
             except (ValueError, KeyError, TypeError):
                 invalid += 1

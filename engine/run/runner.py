@@ -24,6 +24,7 @@ from typing import Any
 from engine.compile import runtime
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
+from engine.plan.reads import fields_read
 from engine.run.records import dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
 from engine.run.store import SortedRuns
@@ -34,8 +35,7 @@ RULE_FAILURES = (runtime.RuleError, ArithmeticError, KeyError, TypeError, IndexE
 CHUNK = 100_000  # records held in memory per sorted store before spilling
 Record = dict[str, Any]
 Validate = Callable[[Any], Record]
-Keyed = tuple[Any, int, Record, str]  # entity key, revision, record, input file
-_KEY_AND_REVISION = operator.itemgetter(0, 1)
+Keyed = tuple[Any, int, int, tuple[Any, ...], str]  # key, revision, arrival, values, file
 
 
 @dataclass
@@ -157,31 +157,40 @@ class Runner:
         duplicate); a higher revision supersedes a lower one."""
         key = record_key(entity)
         revision = entity.revision
-        runs: SortedRuns[Keyed] = SortedRuns(_KEY_AND_REVISION, self.chunk)
-        add = runs.add
+        # Items sort by (key, revision, arrival). An event travels with the fields its rules
+        # read only (reference rows keep all: lookups hand out whole rows).
+        names = entity.field_names() if entity.kind != "event" else fields_read(self.plan, entity)
+        unread = dict.fromkeys(n for n in entity.field_names() if n not in names)
+        project = operator.itemgetter(*names)
+        runs: SortedRuns[Keyed] = SortedRuns(None, self.chunk)
+        add, arrival = runs.add, 0
         for file, validate in self._sources(entity):
             for record in self._read(file, entity.name, validate):
-                add((key(record), (record[revision] or 0) if revision else 0, record, file))
+                arrival += 1
+                add((key(record), (record[revision] or 0) if revision else 0, arrival,
+                     project(record), file))
         try:
-            yield from self._latest(runs)
+            for values, file in self._latest(runs):
+                record = dict(zip(names, values if len(names) > 1 else (values,), strict=True))
+                yield (record | unread if unread else record), file
         finally:
             runs.close()
 
-    def _latest(self, runs: SortedRuns[Keyed]) -> Iterator[tuple[Record, str]]:
+    def _latest(self, runs: SortedRuns[Keyed]) -> Iterator[tuple[tuple[Any, ...], str]]:
         current: Keyed | None = None
         for item in runs:
             if current is None:
                 current = item
             elif item[0] != current[0]:
-                yield current[2], current[3]
+                yield current[3], current[4]
                 current = item
             elif item[1] == current[1]:
-                self.tally(item[3]).duplicate += 1
+                self.tally(item[4]).duplicate += 1
             else:
-                self.tally(current[3]).superseded += 1
+                self.tally(current[4]).superseded += 1
                 current = item
         if current is not None:
-            yield current[2], current[3]
+            yield current[3], current[4]
 
     # -- reference data ----------------------------------------------------------------------
 

@@ -16,8 +16,9 @@ BATCH = 2_000  # items per pickle frame in a run file
 
 
 class SortedRuns(Generic[T]):
-    def __init__(self, key: Callable[[T], Any], chunk: int = 100_000,
+    def __init__(self, key: Callable[[T], Any] | None, chunk: int = 100_000,
                  folder: Path | None = None) -> None:
+        """key=None sorts items by their natural order (fastest: no key calls)."""
         self.key, self.chunk, self.folder = key, chunk, folder
         self.buffer: list[T] = []
         self.runs: list[Path] = []
@@ -59,7 +60,10 @@ class SortedRuns(Generic[T]):
         self.buffer.sort(key=self.key)
         if not self.runs:
             return iter(self.buffer)
-        return heapq.merge(*(self._read(p) for p in self.runs), iter(self.buffer), key=self.key)
+        runs = [*(self._read(p) for p in self.runs), iter(self.buffer)]
+        if self.key is None:
+            return heapq.merge(*runs)
+        return heapq.merge(*runs, key=self.key)
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -1,0 +1,47 @@
+"""Which fields of an entity the rules read: the runner carries only those (plus the key
+and revision) through its sort, so a record spilled to disk costs what the rules need."""
+
+from __future__ import annotations
+
+from engine.load import ast
+from engine.plan.model import EntityIR, Expr, GroupRuleIR, Plan, RecordRuleIR, StepIR
+
+
+def _step_exprs(step: StepIR) -> list[Expr]:
+    found = [e for _, e in (*step.lets, *step.requires)]
+    found += [step.when] if step.when else []
+    for emit in step.emits:
+        found += [e for _, e in emit.fields]
+    if step.exception is not None:
+        found.append(step.exception.message)
+        found += [step.exception.contract_line_id] if step.exception.contract_line_id else []
+    if step.otherwise is not None:
+        found += _step_exprs(step.otherwise)
+    return found
+
+
+def _rule_exprs(rule: RecordRuleIR | GroupRuleIR) -> list[Expr]:
+    if isinstance(rule, RecordRuleIR):
+        return [e for step in rule.steps for e in _step_exprs(step)]
+    found = [e for _, e in (*rule.by, *rule.lets)]
+    found += [a.argument for a in rule.aggregates if a.argument is not None]
+    return found + [e for emit in rule.emits for _, e in emit.fields]
+
+
+def fields_read(plan: Plan, entity: EntityIR) -> tuple[str, ...]:
+    """The fields of `entity` that any rule reading it uses, with its key and revision, in
+    declared order. Every field when a rule uses the whole record."""
+    wanted = set(entity.key) | ({entity.revision} if entity.revision else set())
+    for rule in plan.rules:
+        if rule.input != entity.name:
+            continue
+        for expr in _rule_exprs(rule):
+            for node in ast.walk(expr.node):
+                for child in ast.children(node):
+                    if isinstance(child, ast.Name) and child.name == rule.var:
+                        if not isinstance(node, ast.Field):
+                            return entity.field_names()
+                        wanted.add(node.name)
+                if isinstance(node, ast.Name) and node is expr.node and node.name == rule.var:
+                    return entity.field_names()
+    return tuple(name for name in entity.field_names() if name in wanted)
