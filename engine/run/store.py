@@ -61,9 +61,8 @@ class SortedRuns(Generic[T]):
         if not self.runs:
             return iter(self.buffer)
         runs = [*(self._read(p) for p in self.runs), iter(self.buffer)]
-        if self.key is None:
-            return heapq.merge(*runs)
-        return heapq.merge(*runs, key=self.key)
+        merged: Iterator[T] = heapq.merge(*runs, key=self.key)  # type: ignore[type-var]
+        return merged
 
     def close(self) -> None:
         if self._tmp is not None:
