@@ -61,7 +61,7 @@ class SortedRuns(Generic[T]):
         if not self.runs:
             return iter(self.buffer)
         runs = [*(self._read(p) for p in self.runs), iter(self.buffer)]
-        merged: Iterator[T] = heapq.merge(*runs, key=self.key)  # type: ignore[type-var]
+        merged: Iterator[T] = heapq.merge(*runs, key=self.key)  # type: ignore[arg-type]
         return merged
 
     def close(self) -> None:
