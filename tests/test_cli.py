@@ -1,0 +1,68 @@
+"""The command line: verbs, formats and exit codes (0 success, 1 problems, 2 bad usage)."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from engine.cli import app
+
+runner = CliRunner()
+
+
+def test_check_exits_1_on_errors_in_every_format() -> None:
+    """A broken project fails check; json and github formats are machine-readable."""
+    text = runner.invoke(app, ["check", "tests/fixtures/broken"])
+    assert text.exit_code == 1
+    assert "error[E204]" in text.output and "check failed" in text.output
+    as_json = runner.invoke(app, ["check", "tests/fixtures/broken", "--format", "json"])
+    assert as_json.exit_code == 1
+    assert {d["code"] for d in json.loads(as_json.stdout)} >= {"E204", "E209"}
+    github = runner.invoke(app, ["check", "tests/fixtures/broken", "--format", "github"])
+    assert github.exit_code == 1 and "::error file=" in github.stdout
+
+
+def test_plan_json_carries_the_spec_version() -> None:
+    """`plan --json` prints the whole Plan; its hash is the spec version."""
+    result = runner.invoke(app, ["plan", "examples/standard", "--json"])
+    assert result.exit_code == 0
+    plan = json.loads(result.stdout)
+    assert plan["spec_version"].startswith("sv1-")
+    assert {e["name"] for e in plan["entities"]} >= {"time_entry", "invoice_line"}
+
+
+def test_compile_emits_python_and_lineage_and_graph_work() -> None:
+    """compile --emit-python, lineage and graph print what they promise."""
+    python = runner.invoke(app, ["compile", "examples/northwind", "--emit-python"])
+    assert python.exit_code == 0 and "def rule_price_time(v_entry):" in python.stdout
+    lineage = runner.invoke(app, ["lineage", "examples/northwind", "invoice_line.amount"])
+    assert lineage.exit_code == 0 and "rate_card_row.rate" in lineage.stdout
+    missing = runner.invoke(app, ["lineage", "examples/northwind", "invoice_line.nope"])
+    assert missing.exit_code == 1
+    mermaid = runner.invoke(app, ["graph", "examples/northwind", "--format", "mermaid"])
+    assert mermaid.exit_code == 0 and mermaid.stdout.startswith("flowchart LR")
+
+
+def test_run_rejects_bad_usage_with_exit_2(tmp_path: Path) -> None:
+    """A malformed --through or a missing data folder is a usage error, not a crash."""
+    bad_period = runner.invoke(app, ["run", "examples/standard", "--data", str(tmp_path),
+                                     "--out", str(tmp_path / "o"), "--through", "2025-3"])
+    assert bad_period.exit_code == 2
+    no_data = runner.invoke(app, ["run", "examples/standard", "--data", str(tmp_path / "x"),
+                                  "--out", str(tmp_path / "o")])
+    assert no_data.exit_code == 2
+
+
+def test_test_fails_on_a_project_without_cases(tmp_path: Path) -> None:
+    """`billsync test` with nothing to run is a failure, never a silent pass."""
+    (tmp_path / "billsync.yaml").write_text(
+        "name: x\nversion: '1'\nspec_format: 1\npacks: [schemas/entities, rules/billing]\n")
+    result = runner.invoke(app, ["test", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "0 passed, 0 failed" in result.output
+
+
+def test_schemas_check_reports_stale_files(tmp_path: Path) -> None:
+    """`schemas --check` exits 1 when the generated schemas differ from the code."""
+    assert runner.invoke(app, ["schemas", "--check", "schemas"]).exit_code == 0
+    assert runner.invoke(app, ["schemas", "--check", str(tmp_path)]).exit_code == 1
