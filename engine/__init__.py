@@ -17,7 +17,7 @@ from pathlib import Path
 
 from engine.check import check_project
 from engine.compile import Program, compile_plan
-from engine.errors import CheckError, Collector, Diagnostic, LoadError
+from engine.errors import CheckError, Collector, Diagnostic, LoadError, PlanError
 from engine.load.project import Project, load_project
 from engine.plan.build import build_plan
 from engine.plan.model import Plan
@@ -66,7 +66,9 @@ def plan(project_dir: str | Path) -> Plan:
     result, diagnostics = check(project_dir)
     if result is None:
         errors = [d for d in diagnostics if d.is_error]
-        raise (LoadError if any(d.code.startswith("E1") for d in errors) else CheckError)(errors)
+        stage = LoadError if any(d.code.startswith("E1") for d in errors) else \
+            PlanError if any(d.code.startswith("E3") for d in errors) else CheckError
+        raise stage(errors)
     return result
 
 

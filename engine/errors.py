@@ -1,4 +1,4 @@
-"""The error model: source spans, diagnostics with stable codes, one exception class per stage.
+"""The error model: source spans, diagnostics with stable codes, an exception per stage.
 
 Every problem a user sees is a :class:`Diagnostic`. Stages collect diagnostics in a
 :class:`Collector` and raise their stage's exception only at the stage boundary, so a user
@@ -127,10 +127,6 @@ class Collector:
         key = (diagnostic.code, diagnostic.span, diagnostic.message)
         self._items.setdefault(key, diagnostic)
 
-    def extend(self, diagnostics: list[Diagnostic]) -> None:
-        for diagnostic in diagnostics:
-            self.add(diagnostic)
-
     @property
     def diagnostics(self) -> list[Diagnostic]:
         return sorted(self._items.values(), key=Diagnostic.sort_key)
@@ -162,18 +158,6 @@ class CheckError(BillsyncError):
 
 class PlanError(BillsyncError):
     stage = "plan"
-
-
-class CompileError(BillsyncError):
-    stage = "compile"
-
-
-class RunError(BillsyncError):
-    stage = "run"
-
-
-class SpecTestError(BillsyncError):
-    stage = "test"
 
 
 def did_you_mean(name: str, candidates: list[str] | set[str] | tuple[str, ...]) -> str | None:

@@ -68,6 +68,3 @@ class Catalog:
 
     def get(self, name: str) -> EntityInfo | None:
         return self.entities.get(name)
-
-    def of_kind(self, *kinds: str) -> list[EntityInfo]:
-        return [e for e in self.entities.values() if e.kind in kinds]

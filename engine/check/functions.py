@@ -26,7 +26,6 @@ from engine.check.types import (
     Type,
     assignable,
     join,
-    optional,
 )
 
 ROUNDING_MODES = ("half_up", "half_even", "half_down", "up", "down", "ceiling", "floor")
@@ -135,7 +134,3 @@ PYTHON_BUILTINS = frozenset(name for name in dir(builtins) if not name.startswit
 def list_item(t: Type) -> Type | None:
     return t.item if isinstance(t, ListT) else None
 
-
-def first_result(t: Type) -> Type:
-    item = list_item(t)
-    return optional(item) if item is not None else ANY

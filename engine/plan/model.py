@@ -177,9 +177,6 @@ class Plan:
     def mapping(self, name: str) -> MappingIR | None:
         return next((m for m in self.mappings if m.id == name), None)
 
-    def exception_code(self, code: str) -> ExceptionCodeIR | None:
-        return next((c for c in self.exception_codes if c.code == code), None)
-
     def to_json(self) -> dict[str, Any]:
         data = to_jsonable(self)
         assert isinstance(data, dict)

@@ -18,9 +18,15 @@ _quote = json.encoder.encode_basestring  # JSON string quoting, C-accelerated
 
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
-    """(line number, parsed value or None, parse error) for each non-blank line."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    """(line number, parsed value or None, problem) for each non-blank line. A line that is
+    not UTF-8 or not JSON is a problem of that line, never the end of the file."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                yield number, None, f"not UTF-8 (byte {error.start + 1})"
+                continue
             if not line.strip():
                 continue
             try:

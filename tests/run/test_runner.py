@@ -30,15 +30,18 @@ def test_an_invalid_record_becomes_an_exception_and_the_run_goes_on(tmp_path: Pa
         handle.write('{"id": "BAD2", "project_id": "P1", "role": "x", "work_date": "2025-03-01",'
                      ' "minutes": -5, "billable": true, "status": "approved"}\n')
         handle.write("{not json\n")
+    with (folder / "time_entry.jsonl").open("ab") as binary:
+        binary.write(b'{"id": "\xff"}\n')
     result = engine.run(standard(), folder, through="2025-03")
     invalid = [e for e in result.outputs["exception"] if e["code"] == "INVALID_RECORD"]
     assert [(e["field"], e["line"], e["file"]) for e in invalid] == [
         ("work_date", 5, "time_entry.jsonl"), ("minutes", 6, "time_entry.jsonl"),
-        ("(line)", 7, "time_entry.jsonl")]
+        ("(line)", 7, "time_entry.jsonl"), ("(line)", 8, "time_entry.jsonl")]
+    assert "not UTF-8" in invalid[3]["message"]
     assert "time_entry.jsonl:5: field 'work_date'" in invalid[0]["message"]
     assert len(result.outputs["invoice_line"]) == 1
     tally = result.tallies["time_entry"]
-    assert (tally.received, tally.invalid, tally.routed) == (7, 3, 4)
+    assert (tally.received, tally.invalid, tally.routed) == (8, 4, 4)
     assert result.reconciles
 
 
