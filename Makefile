@@ -21,7 +21,7 @@ $(TSTAMP): $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/billsync check examples/northwind
-	$(BIN)/billsync run examples/northwind --data examples/northwind/data --out out/northwind
+	$(BIN)/billsync run examples/northwind --data examples/northwind/data --out out/northwind --through 2025-03
 
 test: $(TSTAMP) lint typecheck unit
 

@@ -26,6 +26,7 @@ ENGINE_CODES = {
     "UNKNOWN_REFERENCE": ("integration_support", "error"),
     "RULE_ERROR": ("integration_support", "error"),
     "UNROUTED": ("integration_support", "error"),
+    "DUPLICATE_CONFLICT": ("integration_support", "warning"),
 }
 
 

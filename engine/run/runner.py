@@ -170,13 +170,14 @@ class Runner:
                 add((key(record), (record[revision] or 0) if revision else 0, arrival,
                      project(record), file))
         try:
-            for values, file in self._latest(runs):
+            for values, file in self._latest(runs, entity.name):
                 record = dict(zip(names, values if len(names) > 1 else (values,), strict=True))
                 yield (record | unread if unread else record), file
         finally:
             runs.close()
 
-    def _latest(self, runs: SortedRuns[Keyed]) -> Iterator[tuple[tuple[Any, ...], str]]:
+    def _latest(self, runs: SortedRuns[Keyed], entity: str
+                ) -> Iterator[tuple[tuple[Any, ...], str]]:
         current: Keyed | None = None
         for item in runs:
             if current is None:
@@ -186,11 +187,24 @@ class Runner:
                 current = item
             elif item[1] == current[1]:
                 self.tally(item[4]).duplicate += 1
+                if item[3] != current[3]:
+                    current = self._conflict(entity, current, item)
             else:
                 self.tally(current[4]).superseded += 1
                 current = item
         if current is not None:
             yield current[3], current[4]
+
+    def _conflict(self, entity: str, first: Keyed, second: Keyed) -> Keyed:
+        """Same key and revision, different content: keep one whatever the input order (the
+        smaller content), and say so."""
+        kept, dropped = sorted((first, second), key=lambda item: repr(item[3]))
+        self.sink.begin(Origin(entity, str(kept[0]), dropped[4]))
+        self.sink.exception("DUPLICATE_CONFLICT", "two records share this key and revision "
+                            "but differ; the one kept is the smaller, the other is counted "
+                            "as a duplicate")
+        self.sink.origin = None
+        return kept
 
     # -- reference data ----------------------------------------------------------------------
 

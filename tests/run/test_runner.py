@@ -62,6 +62,25 @@ def test_duplicates_are_processed_once_and_higher_revisions_replace(tmp_path: Pa
         assert result.reconciles
 
 
+def test_conflicting_duplicates_resolve_the_same_in_any_order(tmp_path: Path) -> None:
+    """Same id and revision with different content: one is kept, deterministically, and a
+    DUPLICATE_CONFLICT warning says so; counts still reconcile."""
+    folder = g07_folder(tmp_path)
+    rows = read_jsonl(folder / "time_entry.jsonl")
+    one = dict(rows[0], revision=3, billable_minutes=None, minutes=60)
+    other = dict(one, minutes=90)
+    kept = []
+    for order in ([one, other], [other, one]):
+        write_jsonl(folder, "time_entry", order)
+        result = engine.run(standard(), folder, through="2025-03")
+        [line] = result.outputs["invoice_line"]
+        kept.append(line["quantity"])
+        [conflict] = [e for e in result.outputs["exception"] if e["code"] == "DUPLICATE_CONFLICT"]
+        assert conflict["severity"] == "warning"
+        assert result.tallies["time_entry"].duplicate == 1 and result.reconciles
+    assert kept[0] == kept[1]
+
+
 def test_output_is_byte_identical_across_runs_and_input_order(tmp_path: Path) -> None:
     """Same inputs and spec version give the same bytes, whatever order the lines come in."""
     data = ROOT / "examples" / "northwind" / "data"
