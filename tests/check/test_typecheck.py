@@ -7,7 +7,19 @@ import pytest
 from engine.check import check_project
 from engine.check.catalog import Catalog
 from engine.check.typecheck import Checker, Scope
-from engine.check.types import BOOL, DECIMAL, INT, STRING, EnumT, ListT, OptionalT, RecordT, Type
+from engine.check.types import (
+    BOOL,
+    DATE,
+    DECIMAL,
+    INT,
+    MONEY,
+    STRING,
+    EnumT,
+    ListT,
+    OptionalT,
+    RecordT,
+    Type,
+)
 from engine.errors import Collector
 from engine.load.expr_parser import Origin, parse_expression
 from engine.load.project import load_project
@@ -47,6 +59,11 @@ def typed(text: str) -> tuple[Type, list[str]]:
     ("count(lookup_all(rate_card_row, role: entry.role, at: entry.work_date)) > 1", BOOL),
     ("period(entry.work_date)", STRING),
     ("map([1, 2], x => x * 2.5)", ListT(DECIMAL)),
+    ("money(entry.minutes * 2.5, 'USD') + money(1, 'USD')", MONEY),
+    ("(money(10, 'EUR') * 3).amount", DECIMAL),
+    ("datetime('2025-01-02T10:00:00Z') > datetime('2025-01-01T10:00:00Z')", BOOL),
+    ("add_days(period_end('2025-02'), 30)", DATE),
+    ("{lines: [{amount: 1.5}], total: 1.5}.lines", ListT(RecordT("", (("amount", DECIMAL),)))),
 ])
 def test_well_typed_expressions(text: str, expected: Type) -> None:
     """Types follow the rules: int/int division is decimal, ?? removes absence, enums stay enums."""
@@ -77,6 +94,8 @@ def test_lookups_return_an_optional_entity_record() -> None:
     ("lookup(nothing, id: '1')", "E210"),
     ("lookup(contract_line, id: 'x')", "E203"),
     ("entry.minutes!", "E205"),
+    ("money(1, 'USD') + 1", "E205"),
+    ("money(1, 'USD') * money(2, 'USD')", "E205"),
 ])
 def test_type_errors_have_stable_codes(text: str, code: str) -> None:
     """Each kind of mistake has its own stable diagnostic code."""
