@@ -94,18 +94,22 @@ class Runner:
         self.chunk = chunk
         self.sink = Sink(self.plan, chunk)
         self.tallies: dict[str, Tally] = {}
+        self._tally_of: dict[str, Tally] = {}  # by file name, as records carry it
         self.entities = {e.name: e for e in self.plan.entities}
 
     # -- reading -----------------------------------------------------------------------------
 
     def tally(self, file: str) -> Tally:
         """Outcomes are counted on the input file the record came from."""
-        return self.tallies.setdefault(file.removesuffix(".jsonl"), Tally())
+        found = self._tally_of.get(file)
+        if found is None:
+            found = self._tally_of[file] = self.tallies.setdefault(
+                file.removesuffix(".jsonl"), Tally())
+        return found
 
     def _invalid(self, entity: str, source_id: str, file: str, line: int,
                  error: runtime.InvalidRecord) -> None:
         self.sink.begin(Origin(entity, source_id, file, line))
-        self.sink.rule_id = None
         self.sink.exception("INVALID_RECORD", f"{file}:{line}: field '{error.field}': "
                             f"{error.reason}", None, error.field)
         self.sink.origin = None

@@ -72,7 +72,6 @@ class Sink:
         self.consumers: dict[str, list[Consumer]] = {}
         self.codes = {c.code: c for c in plan.exception_codes}
         self.origin: Origin | None = None
-        self.rule_id: str | None = None
         self._emitted = False
         self._excluded: str | None = None
         self._failed = False
@@ -99,7 +98,7 @@ class Sink:
             "source_entity": origin.entity, "source_id": origin.source_id, "code": code,
             "message": message, "owner_role": spec.owner, "severity": spec.severity,
             "contract_line_id": contract_line_id, "field": field_name,
-            "file": origin.file, "line": origin.line, "rule_id": rule_id or self.rule_id,
+            "file": origin.file, "line": origin.line, "rule_id": rule_id,
         }))
 
     def exclude(self, reason: str) -> None:
@@ -109,7 +108,7 @@ class Sink:
 
     def _complete(self, entity: EntityIR, record: dict[str, Any]) -> dict[str, Any]:
         """The record with every declared field, in declared order, stamped."""
-        stamped = {"spec_version": self.plan.spec_version, "rule_id": self.rule_id}
+        stamped = {"spec_version": self.plan.spec_version}
         return {f: record.get(f, stamped.get(f)) for f in entity.field_names()}
 
     def begin(self, origin: Origin) -> None:
@@ -125,7 +124,6 @@ class Sink:
         elif self._emitted:
             tally.routed += 1
         else:
-            self.rule_id = None
             self.exception("UNROUTED", "no rule routed this record")
             tally.excepted += 1
         self.origin = None

@@ -140,3 +140,16 @@ def test_every_output_record_carries_the_spec_version(tmp_path: Path) -> None:
         for row in result.outputs[entity]:
             assert row["spec_version"] == program.plan.spec_version
             assert row["rule_id"]
+
+
+def test_records_no_rule_reads_are_unrouted_exceptions(tmp_path: Path) -> None:
+    """An event entity without a rule (expenses, before their pack) is not silently dropped:
+    each record is an UNROUTED exception and the counts reconcile."""
+    folder = g07_folder(tmp_path)
+    write_jsonl(folder, "expense", [
+        {"id": "X1", "project_id": "P1", "date": "2025-03-02", "amount": "12.50",
+         "currency": "USD", "category": "travel", "billable": True, "status": "approved"}])
+    result = engine.run(standard(), folder, through="2025-03")
+    [unrouted] = [e for e in result.outputs["exception"] if e["code"] == "UNROUTED"]
+    assert (unrouted["source_entity"], unrouted["source_id"]) == ("expense", "X1")
+    assert result.tallies["expense"].excepted == 1 and result.reconciles
