@@ -52,13 +52,18 @@ def _normal(value: Any) -> Any:
     return text(value)
 
 
-def _mismatches(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+def _mismatches(expected: dict[str, Any], actual: dict[str, Any], prefix: str = "") -> list[str]:
+    """Fields of `expected` that `actual` does not match; nested records match partially
+    too (only the fields listed count)."""
     found = []
     for name, want in expected.items():
+        got = actual.get(name)
         if name not in actual:
-            found.append(f"{name}: no such field")
-        elif _normal(want) != _normal(actual[name]):
-            found.append(f"{name}: expected {_show(want)}, got {_show(actual[name])}")
+            found.append(f"{prefix}{name}: no such field")
+        elif isinstance(want, dict) and isinstance(got, dict):
+            found += _mismatches(want, got, f"{prefix}{name}.")
+        elif _normal(want) != _normal(got):
+            found.append(f"{prefix}{name}: expected {_show(want)}, got {_show(got)}")
     return found
 
 

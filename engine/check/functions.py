@@ -123,7 +123,8 @@ FUNCTIONS: dict[str, Signature] = {
 }
 
 # Functions over lists that the checker types itself.
-LIST_FUNCTIONS = ("count", "first", "sum", "map", "filter", "any", "all", "sort")
+LIST_FUNCTIONS = ("count", "first", "last", "sum", "map", "filter", "any", "all", "sort",
+                  "sort_by", "allocate")
 LOOKUP_FUNCTIONS = ("lookup", "lookup_all")
 # Aggregates, valid only at the top of a group rule's `aggregate:` entries.
 AGGREGATES = ("sum", "count", "min", "max", "collect", "first", "any", "all")

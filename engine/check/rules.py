@@ -7,7 +7,17 @@ from typing import Any
 from engine.check.context import CheckContext
 from engine.check.functions import AGGREGATES
 from engine.check.typecheck import Scope
-from engine.check.types import ANY, BOOL, STRING, RecordT, Type, assignable, is_optional, unwrap
+from engine.check.types import (
+    ANY,
+    BOOL,
+    STRING,
+    ListT,
+    RecordT,
+    Type,
+    assignable,
+    is_optional,
+    unwrap,
+)
 from engine.errors import Span, did_you_mean
 from engine.load import ast
 from engine.load.project import Loaded
@@ -21,7 +31,13 @@ from engine.plan.model import (
     RecordRuleIR,
     StepIR,
 )
-from engine.spec.models import GroupRuleSpec, OutcomeSpec, RecordRuleSpec, StepSpec
+from engine.spec.models import (
+    EmitEachSpec,
+    GroupRuleSpec,
+    OutcomeSpec,
+    RecordRuleSpec,
+    StepSpec,
+)
 
 # Fields the engine stamps on every output record that declares them.
 STAMPED = ("spec_version", "rule_id")
@@ -34,7 +50,7 @@ def rule_input(rule: RecordRuleSpec | GroupRuleSpec) -> str:
 
 def rule_outputs(rule: RecordRuleSpec | GroupRuleSpec) -> list[str]:
     if isinstance(rule, GroupRuleSpec):
-        return list(rule.emit)
+        return [*rule.emit, *(rule.emit_each.emit if rule.emit_each else ())]
     targets: list[str] = []
     for step in rule.steps:
         for outcome in (step, step.else_):
@@ -120,7 +136,7 @@ def _emit(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
         target_path = (*path, target_name)
         span = loaded.key_span(*target_path)
         info = ctx.catalog.get(target_name)
-        if info is not None and info.kind != "output":
+        if info is not None and info.kind not in ("output", "stream"):
             ctx.collector.error("E210", f"rules emit into output entities or streams; "
                                 f"'{target_name}' is a {info.kind} entity", span)
             continue
@@ -286,7 +302,36 @@ def check_group_rule(ctx: CheckContext, loaded: Loaded[Any], index: int, rule: G
             aggregates.append(aggregate)
     lets, post, reads = check_lets(ctx, loaded, (*base, "let"), rule.let, Scope(after), owner,
                                    reads)
+    if bool(rule.emit) == bool(rule.emit_each):
+        ctx.collector.error("E104", "a group rule has exactly one of emit and emit_each",
+                            loaded.span(*base, "id"))
     emits = _emit(ctx, loaded, (*base, "emit"), rule.emit, post, reads, owner)
+    each = None
+    if rule.emit_each is not None:
+        each, emits = _emit_each(ctx, loaded, (*base, "emit_each"), rule.emit_each, post, reads,
+                                 owner)
     return GroupRuleIR(rule.id, rule.description, rule.group, rule.as_, tuple(by),
                        tuple(aggregates), lets, emits, loaded.span(*base, "id"),
-                       tuple(rule_outputs(rule)))
+                       tuple(rule_outputs(rule)), each)
+
+
+def _emit_each(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, spec: EmitEachSpec,
+               scope: Scope, reads: Reads, owner: str
+               ) -> tuple[tuple[str, Expr] | None, tuple[EmitIR, ...]]:
+    """`for` NAME `in` LIST: the emits run once per element, NAME bound to it."""
+    items, found = ctx.expr(loaded, (*path, "in"), scope)
+    usage = ctx.take_usage()
+    _mark_used(ctx, owner, usage.names)
+    item = found.item if isinstance(found, ListT) else None
+    if item is None:
+        if found != ANY:
+            ctx.collector.error("E205", f"emit_each needs a list, found {found.name}",
+                                loaded.span(*path, "in"))
+        item = ANY
+    if spec.for_ in scope.names:
+        ctx.collector.error("E208", f"'{spec.for_}' is already bound", loaded.span(*path, "for"))
+    inner = dict(reads)
+    inner[spec.for_] = set(usage.fields).union(*(reads.get(n, set()) for n in usage.names))
+    emits = _emit(ctx, loaded, (*path, "emit"), spec.emit, scope.bind(**{spec.for_: item}),
+                  inner, owner)
+    return ((spec.for_, items) if items is not None else None), emits

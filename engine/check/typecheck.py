@@ -26,6 +26,7 @@ from engine.check.types import (
     FuncT,
     ListT,
     OptionalT,
+    Prim,
     RecordT,
     Type,
     assignable,
@@ -412,9 +413,27 @@ class Checker:
             return self._err("E208", f"lambda parameter '{node.param}' shadows a name", node)
         return self._type(node.body, scope.bind(**{node.param: param}))
 
+    def _allocate(self, node: ast.Call, scope: Scope) -> Type:
+        """allocate(items, x => weight, total, places): total split over the items in
+        proportion to their weights by largest remainder; [{item, share}] in item order."""
+        if node.named or len(node.args) != 4:
+            return self._err("E203", "allocate() takes a list, a weight lambda (x => ...), a "
+                             "total and the decimal places of the shares", node)
+        seq = self._type(node.args[0], scope)
+        item = fn.list_item(seq)
+        if item is None:
+            return self._not_list(node.args[0], seq)
+        weight = self._lambda(node.args[1], item, scope)
+        self._expect_kind(node.args[1], weight, fn.NUMBER)
+        self._expect_kind(node.args[2], self._type(node.args[2], scope), fn.NUMBER)
+        self.check(node.args[3], scope, INT)
+        return ListT(RecordT("", (("item", item), ("share", DECIMAL))))
+
     def _list_call(self, node: ast.Call, scope: Scope) -> Type:
         name = node.function
-        takes_lambda = name in ("map", "filter", "any", "all")
+        if name == "allocate":
+            return self._allocate(node, scope)
+        takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"
             return self._err("E203", f"{name}() takes {wants}", node)
@@ -426,13 +445,18 @@ class Checker:
             body = self._lambda(node.args[1], item, scope)
             if name == "map":
                 return ListT(body)
+            if name == "sort_by":
+                if not isinstance(unwrap(body), (Prim, EnumT, ListT)) or body == MONEY:
+                    self._err("E205", f"sort_by() needs a value to order by, found {body.name}",
+                              node.args[1])
+                return seq
             if not assignable(body, BOOL):
                 self._err("E205", f"the lambda of {name}() must give bool, gives {body.name}",
                           node.args[1])
             return seq if name == "filter" else BOOL
         if name == "count":
             return INT
-        if name == "first":
+        if name in ("first", "last"):
             return optional(item)
         if name == "sort":
             return seq

@@ -103,8 +103,14 @@ class ExprGen:
         name = node.function
         if name in fn.LOOKUP_FUNCTIONS:
             return self._lookup(node)
-        if name in ("map", "filter", "any", "all"):
+        if name in ("map", "filter", "any", "all", "sort_by"):
             return self._comprehension(node)
+        if name == "allocate":
+            items, weight, total, places = node.args
+            assert isinstance(weight, ast.Lambda)
+            source = self(items)
+            weights = f"[{self(weight.body)} for {py_name(weight.param)} in {source}]"
+            return f"rt.allocate({source}, {weights}, {self(total)}, {self(places)})"
         if name == "count" and len(node.args) == 1:
             return f"len({self(node.args[0])})"
         args = list(node.args)
@@ -138,6 +144,7 @@ class ExprGen:
             "filter": f"[{var} for {var} in {source} if {body}]",
             "any": f"any({body} for {var} in {source})",
             "all": f"all({body} for {var} in {source})",
+            "sort_by": f"rt.sort_by({source}, [{body} for {var} in {source}])",
         }[node.function]
 
 
@@ -309,8 +316,13 @@ class ModuleGen:
         for position, aggregate in enumerate(rule.aggregates):
             add(f"{py_name(aggregate.name)} = acc[{position}]", aggregate.span, 1)
         self._bindings(rule.lets, 1)
+        indent = 1
+        if rule.each is not None:
+            name, items = rule.each
+            self.source.add(f"for {py_name(name)} in {self.expr(items.node)}:", items.span, 1)
+            indent = 2
         for emit in rule.emits:
-            self._emit(emit, 1)
+            self._emit(emit, indent)
 
     def _accumulate(self, position: int, function: str, value: str, span: Span) -> None:
         slot = f"acc[{position}]"

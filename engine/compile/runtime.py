@@ -329,6 +329,35 @@ def first(items: Sequence[Any]) -> Any:
     return items[0] if items else None
 
 
+def last(items: Sequence[Any]) -> Any:
+    return items[-1] if items else None
+
+
+def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Decimal | int,
+             places: int) -> list[dict[str, Any]]:
+    """Split total over items in proportion to weights, to `places` decimals, by largest
+    remainder: exact shares are truncated toward zero, then one unit goes to each share in
+    order of largest remainder until the shares add up; ties go to the earlier item. A
+    negative total is split as its absolute value, then negated. Zero weights: even split."""
+    unit = Decimal(1).scaleb(-places)
+    magnitude, sign = abs(Decimal(total)), (-1 if total < 0 else 1)
+    weight_sum = sum((Decimal(w) for w in weights), Decimal(0))
+    if not items:
+        if magnitude:
+            raise RuleError(f"cannot allocate {total} over no items")
+        return []
+    if weight_sum == 0:
+        weights, weight_sum = [1] * len(items), Decimal(len(items))
+    exact = [magnitude * Decimal(w) / weight_sum for w in weights]
+    shares = [e.quantize(unit, rounding=ROUND_DOWN) for e in exact]
+    missing = int((magnitude - sum(shares, Decimal(0))) / unit)
+    by_remainder = sorted(range(len(items)), key=lambda i: (-(exact[i] - shares[i]), i))
+    for position in by_remainder[:missing]:
+        shares[position] += unit
+    return [{"item": item, "share": share * sign}
+            for item, share in zip(items, shares, strict=True)]
+
+
 def sum_list(items: Iterable[Any]) -> Any:
     total: Any = 0
     for item in items:
@@ -338,6 +367,12 @@ def sum_list(items: Iterable[Any]) -> Any:
 
 def sort(items: Iterable[Any]) -> list[Any]:
     return sorted(items, key=sort_key)
+
+
+def sort_by(items: Sequence[Any], keys: Sequence[Any]) -> list[Any]:
+    """items ordered by their keys (absent keys first); equal keys keep their order."""
+    order = sorted(range(len(items)), key=lambda i: sort_key(keys[i]))
+    return [items[i] for i in order]
 
 
 def index(items: Sequence[Any], position: int) -> Any:

@@ -119,6 +119,7 @@ class GroupRuleIR:
     emits: tuple[EmitIR, ...]
     span: Span
     emits_to: tuple[str, ...]
+    each: tuple[str, Expr] | None = None  # emits run once per element: (name, list)
 
 
 @dataclass(frozen=True)

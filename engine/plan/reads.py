@@ -23,7 +23,7 @@ def _step_exprs(step: StepIR) -> list[Expr]:
 def _rule_exprs(rule: RecordRuleIR | GroupRuleIR) -> list[Expr]:
     if isinstance(rule, RecordRuleIR):
         return [e for step in rule.steps for e in _step_exprs(step)]
-    found = [e for _, e in (*rule.by, *rule.lets)]
+    found = [e for _, e in (*rule.by, *rule.lets)] + ([rule.each[1]] if rule.each else [])
     found += [a.argument for a in rule.aggregates if a.argument is not None]
     return found + [e for emit in rule.emits for _, e in emit.fields]
 

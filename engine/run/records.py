@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compile import runtime
+from engine.plan.model import FieldIR
 
 DECODER = json.JSONDecoder(parse_float=Decimal)
 _quote = json.encoder.encode_basestring  # JSON string quoting, C-accelerated
@@ -75,6 +76,40 @@ _ENCODERS: dict[type, Callable[[Any, bool], str]] = {
     tuple: _list,
     dict: _dict,
 }
+
+
+def decimals_of(fields: tuple[FieldIR, ...]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A function making every value of a decimal field a Decimal (an int literal in a rule
+    can fill a decimal field; it is written as a decimal, like every other amount)."""
+    plan: list[tuple[str, Callable[[Any], Any]]] = []
+    for field in fields:
+        convert = _decimal_converter(field)
+        if convert is not None:
+            plan.append((field.name, convert))
+    if not plan:
+        return lambda record: record
+
+    def apply(record: dict[str, Any]) -> dict[str, Any]:
+        for name, convert in plan:
+            value = record.get(name)
+            if value is not None:
+                record[name] = convert(value)
+        return record
+    return apply
+
+
+def _decimal_converter(field: FieldIR) -> Callable[[Any], Any] | None:
+    if field.type == "decimal":
+        return lambda value: Decimal(value) if type(value) is int else value
+    if field.type == "record" and field.fields:
+        nested = decimals_of(field.fields)
+        return lambda value: nested(dict(value))
+    if field.type == "list" and field.item is not None:
+        item = _decimal_converter(field.item)
+        if item is not None:
+            convert = item
+            return lambda value: [convert(v) if v is not None else v for v in value]
+    return None
 
 
 def dumps(record: dict[str, Any], numbers_as_text: bool = True) -> str:

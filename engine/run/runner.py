@@ -25,7 +25,7 @@ from engine.compile import runtime
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
-from engine.run.records import dumps, read_jsonl
+from engine.run.records import decimals_of, dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
 from engine.run.store import SortedRuns
 
@@ -340,9 +340,11 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     """One JSONL file per output entity and vendor payload, and run_summary.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
+    entities = {e.name: e for e in result.plan.entities}
     for name, store in sorted(result.stores.items()):
+        exact = decimals_of(entities[name].fields)
         written.append(_write(out_dir / f"{name}.jsonl",
-                              (dumps(r) for r in iter_output(name, store))))
+                              (dumps(exact(r)) for r in iter_output(name, store))))
     for name, rows in sorted(result.payloads.items()):
         written.append(_write(out_dir / "payloads" / f"{name}.jsonl",
                               (dumps(r, numbers_as_text=False) for r in rows)))

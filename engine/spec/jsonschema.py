@@ -75,7 +75,7 @@ def render_all(entities: tuple[EntityIR, ...]) -> dict[str, str]:
     """Every generated schema file, relative to schemas/, as text."""
     files = {f"spec/{name}": schema for name, schema in spec_schemas().items()}
     for entity in entities:
-        if entity.kind != "vendor":
+        if entity.kind not in ("vendor", "stream"):
             files[f"records/{entity.name}.schema.json"] = record_schema(entity)
     return {path: json.dumps(schema, indent=2, sort_keys=True) + "\n"
             for path, schema in files.items()}

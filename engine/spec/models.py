@@ -46,7 +46,9 @@ class EntitySpec(_Spec):
     """A canonical, vendor or output entity: its fields, key and dating."""
 
     entity: Ident
-    kind: Literal["reference", "event", "output", "vendor"]
+    kind: Literal["reference", "event", "output", "stream", "vendor"] = Field(
+        description="reference and event: inputs; output: written by a run; stream: typed "
+        "records passed between rules, never written; vendor: a vendor's record.")
     description: str = ""
     key: list[str]
     revision: str | None = Field(default=None, description="Field whose higher value replaces.")
@@ -111,8 +113,18 @@ class RecordRuleSpec(BaseModel):
     steps: list[StepSpec]
 
 
+class EmitEachSpec(BaseModel):
+    """Emit once per element of a list (e.g. each line of an invoice, with its share)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    for_: Ident = Field(alias="for", description="The name of the current element.")
+    in_: Expr = Field(alias="in", description="The list to go through.")
+    emit: dict[str, dict[str, Expr]]
+
+
 class GroupRuleSpec(BaseModel):
-    """A rule that groups a stream by key and emits one record per group."""
+    """A rule that groups a stream by key and emits records per group: once (`emit`) or
+    once per element of a list (`emit_each`)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: Ident
@@ -122,7 +134,8 @@ class GroupRuleSpec(BaseModel):
     by: dict[str, Expr]
     aggregate: dict[str, Expr] = Field(default_factory=dict)
     let: dict[str, Expr] = Field(default_factory=dict)
-    emit: dict[str, dict[str, Expr]]
+    emit: dict[str, dict[str, Expr]] = Field(default_factory=dict)
+    emit_each: EmitEachSpec | None = None
 
 
 def _rule_kind(value: Any) -> str:

@@ -143,13 +143,38 @@ def test_every_output_record_carries_the_spec_version(tmp_path: Path) -> None:
 
 
 def test_records_no_rule_reads_are_unrouted_exceptions(tmp_path: Path) -> None:
-    """An event entity without a rule (expenses, before their pack) is not silently dropped:
-    each record is an UNROUTED exception and the counts reconcile."""
+    """An event entity without a rule (adjustments, before their rules) is not silently
+    dropped: each record is an UNROUTED exception and the counts reconcile."""
     folder = g07_folder(tmp_path)
-    write_jsonl(folder, "expense", [
-        {"id": "X1", "project_id": "P1", "date": "2025-03-02", "amount": "12.50",
-         "currency": "USD", "category": "travel", "billable": True, "status": "approved"}])
+    write_jsonl(folder, "adjustment", [
+        {"id": "A1", "contract_line_id": "L1", "period": "2025-03", "amount": "-100",
+         "allocation": "amount", "reason": "goodwill"}])
     result = engine.run(standard(), folder, through="2025-03")
     [unrouted] = [e for e in result.outputs["exception"] if e["code"] == "UNROUTED"]
-    assert (unrouted["source_entity"], unrouted["source_id"]) == ("expense", "X1")
-    assert result.tallies["expense"].excepted == 1 and result.reconciles
+    assert (unrouted["source_entity"], unrouted["source_id"]) == ("adjustment", "A1")
+    assert result.tallies["adjustment"].excepted == 1 and result.reconciles
+
+
+def test_every_decimal_field_is_written_as_a_decimal_string(tmp_path: Path) -> None:
+    """Money and rates are strings in the output files, never JSON numbers (an int literal
+    in a rule filling a decimal field included)."""
+    program = engine.compile(engine.plan("examples/northwind"))
+    engine.run(program, ROOT / "examples" / "northwind" / "data", tmp_path, "2025-03")
+
+    def check(value: object, field: object) -> None:
+        kind = getattr(field, "type", None)
+        if value is None:
+            return
+        if kind == "decimal":
+            assert isinstance(value, str), (getattr(field, "name", ""), value)
+        elif kind == "record" and isinstance(value, dict):
+            for nested in field.fields:  # type: ignore[attr-defined]
+                check(value.get(nested.name), nested)
+        elif kind == "list" and isinstance(value, list):
+            for item in value:
+                check(item, field.item)  # type: ignore[attr-defined]
+    for entity in program.plan.entities:
+        if entity.kind == "output":
+            for row in read_jsonl(tmp_path / f"{entity.name}.jsonl"):
+                for field in entity.fields:
+                    check(row[field.name], field)
