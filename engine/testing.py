@@ -92,7 +92,7 @@ def compare(entity: str, expected: list[dict[str, Any]], actual: list[dict[str, 
     return failures
 
 
-def _absent(entity: str, unwanted: list[dict[str, Any]], actual: list[dict[str, Any]]
+def absent(entity: str, unwanted: list[dict[str, Any]], actual: list[dict[str, Any]]
             ) -> list[str]:
     return [f"{entity}: found a record that must not be there: {_show(u)}"
             for u in unwanted if any(not _mismatches(u, a) for a in actual)]
@@ -133,7 +133,7 @@ def run_case(program: Program, loaded: Loaded[SpecTestFile], index: int) -> Case
     for entity, expected in case.expect.items():
         result.failures += compare(entity, expected, run.outputs.get(entity, []))
     for entity, unwanted in case.absent.items():
-        result.failures += _absent(entity, unwanted, run.outputs.get(entity, []))
+        result.failures += absent(entity, unwanted, run.outputs.get(entity, []))
     if not run.reconciles:
         result.failures.append("input counts do not reconcile: " + json.dumps(run.summary()))
     return result

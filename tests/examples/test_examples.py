@@ -8,7 +8,7 @@ from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
 from engine.cli import app
-from engine.testing import compare
+from engine.testing import absent, compare
 from tests.conftest import ROOT, shared
 from tests.run.helpers import read_jsonl, spec_case, write_given
 
@@ -57,6 +57,8 @@ def test_scenarios_run_through_billsync_run(case_file: Path, tmp_path: Path) -> 
     failures = []
     for entity, expected in case["expect"].items():
         failures += compare(entity, expected, read_jsonl(tmp_path / "out" / f"{entity}.jsonl"))
+    for entity, unwanted in case.get("absent", {}).items():
+        failures += absent(entity, unwanted, read_jsonl(tmp_path / "out" / f"{entity}.jsonl"))
     assert failures == []
 
 
@@ -70,5 +72,7 @@ def test_our_scenario_copies_carry_the_shared_figures(case_file: Path) -> None:
               "unbilled_item": "unbilled_items", "exception": "exceptions"}
     for entity, rows in case["expect"].items():
         assert rows == original["expect"][plural[entity]]
+    assert case.get("absent", {}).get("invoice_line", []) == original["expect"].get(
+        "no_invoice_for", [])
     assert case["given"] == original["data"]
     assert case["through"] == original["through"]
