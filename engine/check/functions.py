@@ -124,7 +124,10 @@ FUNCTIONS: dict[str, Signature] = {
 
 # Functions over lists that the checker types itself.
 LIST_FUNCTIONS = ("count", "first", "last", "sum", "map", "filter", "any", "all", "sort",
-                  "sort_by", "allocate")
+                  "sort_by", "allocate", "fill")
+# How fill() takes items against its bound: whole items until one does not fit, which is
+# taken in part (then nothing); every item that fits whole; or whole batches only.
+FILL_MODES = ("partial_then_stop", "whole_items", "whole_batches")
 LOOKUP_FUNCTIONS = ("lookup", "lookup_all")
 # Aggregates, valid only at the top of a group rule's `aggregate:` entries.
 AGGREGATES = ("sum", "count", "min", "max", "collect", "first", "any", "all")

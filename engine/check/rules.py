@@ -200,6 +200,8 @@ def _step(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, step: StepSpec
     actions = [a for a in ("let", "require", "emit", "exception", "exclude")
                if getattr(step, a) is not None]
     span = loaded.span(*path)
+    if not actions and step.stop:
+        actions = ["stop"]  # nothing more to do for this record
     if len(actions) != 1:
         ctx.collector.error("E104", "a step has exactly one of let, require, emit, exception, "
                             f"exclude (found {', '.join(actions) or 'none'})", span)
@@ -293,7 +295,8 @@ def check_group_rule(ctx: CheckContext, loaded: Loaded[Any], index: int, rule: G
     aggregates: list[AggregateIR] = []
     for name in rule.aggregate:
         if name in after:
-            ctx.collector.error("E208", f"'{name}' is already a key", loaded.key_span(
+            what = "a key" if name in rule.by else "a built-in name"
+            ctx.collector.error("E208", f"'{name}' is already {what}", loaded.key_span(
                 *base, "aggregate", name))
         aggregate, found = _aggregate(ctx, loaded, (*base, "aggregate", name), scope, name)
         reads[name] = _reads_of(ctx, reads)

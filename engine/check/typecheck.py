@@ -429,10 +429,40 @@ class Checker:
         self.check(node.args[3], scope, INT)
         return ListT(RecordT("", (("item", item), ("share", DECIMAL))))
 
+    def _fill(self, node: ast.Call, scope: Scope) -> Type:
+        """fill(items, x => units, x => unit_value, bound, mode[, x => batch]): items taken in
+        order against a bound; [{item, units, value, first_over}] in item order."""
+        if node.named or len(node.args) not in (5, 6):
+            return self._err("E203", "fill() takes a list, x => units, x => unit value, a bound, "
+                             "a mode and, for whole_batches, x => batch", node)
+        seq = self._type(node.args[0], scope)
+        item = fn.list_item(seq)
+        if item is None:
+            return self._not_list(node.args[0], seq)
+        self._expect_kind(node.args[1], self._lambda(node.args[1], item, scope), INT)
+        self._expect_kind(node.args[2], self._lambda(node.args[2], item, scope), fn.NUMBER)
+        self._expect_kind(node.args[3], self._type(node.args[3], scope), fn.NUMBER)
+        mode = node.args[4]
+        found = self._type(mode, scope)
+        leaves = _string_leaves(mode)
+        if leaves is None and found != ANY:
+            self._err("E205", "the mode of fill() must be one of the literals "
+                      f"{', '.join(fn.FILL_MODES)}", mode)
+        for leaf in leaves or []:
+            if leaf.value not in fn.FILL_MODES:
+                self._err("E207", f"'{leaf.value}' is not a fill mode ({', '.join(fn.FILL_MODES)})",
+                          leaf, did_you_mean(str(leaf.value), fn.FILL_MODES))
+        if len(node.args) == 6:
+            self._scalar(node.args[5], self._lambda(node.args[5], item, scope))
+        return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
+                                  ("first_over", BOOL))))
+
     def _list_call(self, node: ast.Call, scope: Scope) -> Type:
         name = node.function
         if name == "allocate":
             return self._allocate(node, scope)
+        if name == "fill":
+            return self._fill(node, scope)
         takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"

@@ -105,6 +105,8 @@ class ExprGen:
             return self._lookup(node)
         if name in ("map", "filter", "any", "all", "sort_by"):
             return self._comprehension(node)
+        if name == "fill":
+            return self._fill(node)
         if name == "allocate":
             items, weight, total, places = node.args
             assert isinstance(weight, ast.Lambda)
@@ -123,6 +125,16 @@ class ExprGen:
             args = [a for a in placed if a is not None]
         rendered = ", ".join(self(a) for a in args)
         return f"rt.{RUNTIME_NAMES.get(name, name)}({rendered})"
+
+    def _fill(self, node: ast.Call) -> str:
+        source = self(node.args[0])
+        lists = []
+        for function in (node.args[1], node.args[2], *node.args[5:6]):
+            assert isinstance(function, ast.Lambda)
+            lists.append(f"[{self(function.body)} for {py_name(function.param)} in {source}]")
+        batches = lists[2] if len(lists) == 3 else "None"
+        return (f"rt.fill({source}, {lists[0]}, {lists[1]}, {self(node.args[3])}, "
+                f"{self(node.args[4])}, {batches})")
 
     def _lookup(self, node: ast.Call) -> str:
         assert isinstance(node.args[0], ast.Name)

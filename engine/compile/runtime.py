@@ -358,6 +358,52 @@ def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Deci
             for item, share in zip(items, shares, strict=True)]
 
 
+def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decimal | int],
+         bound: Decimal | int, mode: str, batches: Sequence[Any] | None = None
+         ) -> list[dict[str, Any]]:
+    """Take items, in the order given, against a bound on their value (units x unit value).
+
+    partial_then_stop: whole items while they fit; the first that does not is taken in
+    whole units up to the bound, every later item not at all. whole_items: each item whole
+    if it fits in what is left, else not at all. whole_batches: consecutive items with the
+    same batch are taken all together if their total fits, else none of them. `first_over`
+    marks the first item not taken whole (per batch, for whole_batches)."""
+    left = Decimal(bound)
+    taken = [0] * len(items)
+    first_over = [False] * len(items)
+    if mode == "whole_batches":
+        keys = batches if batches is not None else [None] * len(items)
+        start = 0
+        while start < len(items):
+            end = start
+            while end < len(items) and keys[end] == keys[start]:
+                end += 1
+            total = sum((units[k] * Decimal(unit_values[k]) for k in range(start, end)),
+                        Decimal(0))
+            if total <= left:
+                left -= total
+                taken[start:end] = units[start:end]
+            else:
+                first_over[start] = True
+            start = end
+    else:
+        stopped = marked = False
+        for k, (count, value) in enumerate(zip(units, unit_values, strict=True)):
+            whole = count * Decimal(value)
+            if stopped:
+                continue
+            if whole <= left:
+                taken[k], left = count, left - whole
+                continue
+            if not marked:
+                first_over[k] = marked = True
+            if mode == "partial_then_stop":
+                part = min(int(left // Decimal(value)), count) if value > 0 else count
+                taken[k], left, stopped = part, left - part * Decimal(value), True
+    return [{"item": item, "units": taken[k], "value": taken[k] * Decimal(unit_values[k]),
+             "first_over": first_over[k]} for k, item in enumerate(items)]
+
+
 def sum_list(items: Iterable[Any]) -> Any:
     total: Any = 0
     for item in items:

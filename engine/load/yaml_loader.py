@@ -67,16 +67,26 @@ def _scalar_span(file: str, line0: int, col0: int, value: object) -> Span:
     return Span(file, line0 + 1, col0 + 1, line0 + 1, col0 + 1 + max(width, 1))
 
 
+def _defined_in(node: CommentedMap, key: Any) -> CommentedMap:
+    """The mapping whose text holds key: node itself, or one merged into it with `<<:`."""
+    if key in (node.lc.data or {}):
+        return node
+    for merged in getattr(node, "merge", None) or ():
+        if isinstance(merged, CommentedMap) and key in merged:
+            return _defined_in(merged, key)
+    return node
+
+
 def _plain(node: Any, file: str, path: NodePath, doc: SourceDoc) -> Any:
     if isinstance(node, CommentedMap):
         result: dict[str, Any] = {}
-        own = node.lc.data or {}
         for key in node:
             child = (*path, str(key))
-            # Keys merged in with `<<:` have no position of their own: use the mapping's.
-            kline, kcol = node.lc.key(key) if key in own else (node.lc.line, node.lc.col)
+            place = _defined_in(node, key)
+            known = key in (place.lc.data or {})
+            kline, kcol = place.lc.key(key) if known else (node.lc.line, node.lc.col)
             doc.key_spans[child] = _scalar_span(file, kline, kcol, key)
-            vline, vcol = node.lc.value(key) if key in own else (node.lc.line, node.lc.col)
+            vline, vcol = place.lc.value(key) if known else (node.lc.line, node.lc.col)
             value = node[key]
             doc.value_spans[child] = _scalar_span(file, vline, vcol, value)
             result[str(key)] = _plain(value, file, child, doc)

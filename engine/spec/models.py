@@ -79,7 +79,8 @@ class ExceptionSpec(BaseModel):
 
 
 class StepSpec(BaseModel):
-    """One step of a record rule. `when` guards it; exception and exclude end the record."""
+    """One step of a record rule. `when` guards it; exception, exclude and stop end the
+    record (`stop: true` alone: nothing more to do)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     when: Expr | None = None
