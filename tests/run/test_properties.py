@@ -141,3 +141,40 @@ def rows_by_id(rows: list[dict[str, Any]], ids: list[str], increment: int,
                 minutes = steps * increment
             result.append({"minutes": int(minutes)})
     return result
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=st.lists(ENTRY, min_size=1, max_size=30),
+       cap=st.decimals(0, 5000, places=2),
+       overflow=st.sampled_from(["split", "whole_item", "reject"]),
+       price=st.decimals(1, 400, places=2),
+       seed=st.integers(0, 1000))
+def test_nothing_is_billed_beyond_a_not_to_exceed(entries: list[dict[str, Any]], cap: Decimal,
+                                                   overflow: str, price: Decimal,
+                                                   seed: int) -> None:
+    """Whatever the entries and policy: invoiced <= cap per line, every entry ends in one
+    place, and the input order does not change the bytes."""
+    line = dict(contract("L1", "P1", "USD", 1, "none", "1"), nte_amount=str(cap),
+                cap_overflow=overflow)
+    other = contract("L2", "P2", "JPY", 1, "none", "1")
+    rates = [{"rate_card_id": "R" + ccy, "role": role, "rate": str(price), "currency": ccy,
+              "unit": "hour", "effective_from": "2024-01-01"}
+             for ccy in ("USD", "JPY") for role in ROLES]
+    rows = entries_to_rows(entries)
+    with tempfile.TemporaryDirectory() as folder:
+        result = run(Path(folder) / "a", rows, [line, other], rates, Path(folder) / "out-a")
+        shuffled = list(rows)
+        random.Random(seed).shuffle(shuffled)
+        run(Path(folder) / "b", shuffled, [line, other], rates, Path(folder) / "out-b")
+        for name in ("invoice_line", "invoice", "unbilled_item", "exception"):
+            assert (Path(folder) / "out-a" / f"{name}.jsonl").read_bytes() == (
+                Path(folder) / "out-b" / f"{name}.jsonl").read_bytes()
+    billed = sum(line["amount"] for line in result.outputs["invoice_line"]
+                 if line["contract_line_id"] == "L1")
+    assert billed <= cap
+    assert result.reconciles
+    over = [u for u in result.outputs["unbilled_item"]
+            if u["status"] == "over_cap" or "not-to-exceed" in u["reason"]]
+    if over:
+        codes = {e["code"] for e in result.outputs["exception"] if e["contract_line_id"] == "L1"}
+        assert codes & {"CAP_EXCEEDED", "CAP_WOULD_EXCEED"}
