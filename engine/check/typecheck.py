@@ -430,20 +430,37 @@ class Checker:
         return ListT(RecordT("", (("item", item), ("share", DECIMAL))))
 
     def _fill(self, node: ast.Call, scope: Scope) -> Type:
-        """fill(items, x => units, x => unit_value, bound, mode[, x => batch]): items taken in
-        order against a bound; [{item, units, value, first_over}] in item order."""
-        if node.named or len(node.args) not in (5, 6):
-            return self._err("E203", "fill() takes a list, x => units, x => unit value, a bound, "
-                             "a mode and, for whole_batches, x => batch", node)
+        """fill(items, units: x => int, unit_value: x => number, bound: number, mode: literal
+        [, batch: x => key] [, round_by: x => key, places: int]): items taken in order
+        against a bound; [{item, units, value, first_over}] in item order."""
+        named = dict(node.named)
+        required, optional_args = ("units", "unit_value", "bound", "mode"), ("batch", "round_by",
+                                                                              "places")
+        unknown = [k for k in named if k not in (*required, *optional_args)]
+        missing = [k for k in required if k not in named]
+        if len(node.args) != 1 or unknown or missing or (("round_by" in named) != (
+                "places" in named)):
+            return self._err("E203", "fill(items, units: x => ..., unit_value: x => ..., "
+                             "bound: ..., mode: '...' [, batch: x => ...] [, round_by: x => ..., "
+                             "places: ...])", node)
         seq = self._type(node.args[0], scope)
         item = fn.list_item(seq)
         if item is None:
             return self._not_list(node.args[0], seq)
-        self._expect_kind(node.args[1], self._lambda(node.args[1], item, scope), INT)
-        self._expect_kind(node.args[2], self._lambda(node.args[2], item, scope), fn.NUMBER)
-        self._expect_kind(node.args[3], self._type(node.args[3], scope), fn.NUMBER)
-        mode = node.args[4]
-        found = self._type(mode, scope)
+        self._expect_kind(named["units"], self._lambda(named["units"], item, scope), INT)
+        self._expect_kind(named["unit_value"], self._lambda(named["unit_value"], item, scope),
+                          fn.NUMBER)
+        self._expect_kind(named["bound"], self._type(named["bound"], scope), fn.NUMBER)
+        self._fill_mode(named["mode"], self._type(named["mode"], scope))
+        for key in ("batch", "round_by"):
+            if key in named:
+                self._scalar(named[key], self._lambda(named[key], item, scope))
+        if "places" in named:
+            self.check(named["places"], scope, INT)
+        return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
+                                  ("first_over", BOOL))))
+
+    def _fill_mode(self, mode: ast.Node, found: Type) -> None:
         leaves = _string_leaves(mode)
         if leaves is None and found != ANY:
             self._err("E205", "the mode of fill() must be one of the literals "
@@ -452,10 +469,6 @@ class Checker:
             if leaf.value not in fn.FILL_MODES:
                 self._err("E207", f"'{leaf.value}' is not a fill mode ({', '.join(fn.FILL_MODES)})",
                           leaf, did_you_mean(str(leaf.value), fn.FILL_MODES))
-        if len(node.args) == 6:
-            self._scalar(node.args[5], self._lambda(node.args[5], item, scope))
-        return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
-                                  ("first_over", BOOL))))
 
     def _list_call(self, node: ast.Call, scope: Scope) -> Type:
         name = node.function

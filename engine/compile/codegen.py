@@ -128,13 +128,18 @@ class ExprGen:
 
     def _fill(self, node: ast.Call) -> str:
         source = self(node.args[0])
-        lists = []
-        for function in (node.args[1], node.args[2], *node.args[5:6]):
+        named = dict(node.named)
+
+        def per_item(key: str) -> str:
+            function = named.get(key)
+            if function is None:
+                return "None"
             assert isinstance(function, ast.Lambda)
-            lists.append(f"[{self(function.body)} for {py_name(function.param)} in {source}]")
-        batches = lists[2] if len(lists) == 3 else "None"
-        return (f"rt.fill({source}, {lists[0]}, {lists[1]}, {self(node.args[3])}, "
-                f"{self(node.args[4])}, {batches})")
+            return f"[{self(function.body)} for {py_name(function.param)} in {source}]"
+        places = self(named["places"]) if "places" in named else "None"
+        return (f"rt.fill({source}, {per_item('units')}, {per_item('unit_value')}, "
+                f"{self(named['bound'])}, {self(named['mode'])}, {per_item('batch')}, "
+                f"{per_item('round_by')}, {places})")
 
     def _lookup(self, node: ast.Call) -> str:
         assert isinstance(node.args[0], ast.Name)

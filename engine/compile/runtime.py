@@ -358,8 +358,32 @@ def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Deci
             for item, share in zip(items, shares, strict=True)]
 
 
+class _Taking:
+    """What fill() has taken so far: the bound left, and per rounding group the exact sum."""
+
+    def __init__(self, bound: Decimal | int, groups: Sequence[Any] | None,
+                 places: int | None) -> None:
+        self.left = Decimal(bound)
+        self.groups, self.places = groups, places
+        self.sums: dict[Any, Decimal] = {}
+
+    def cost(self, k: int, value: Decimal, sums: dict[Any, Decimal] | None = None) -> Decimal:
+        """What taking `value` of item k adds to the rounded totals of its group."""
+        if self.places is None or self.groups is None:
+            return value
+        before = (sums if sums is not None else self.sums).get(self.groups[k], Decimal(0))
+        return round(before + value, self.places, "half_up") - round(before, self.places,
+                                                                       "half_up")
+
+    def take(self, k: int, value: Decimal, sums: dict[Any, Decimal] | None = None) -> None:
+        target = sums if sums is not None else self.sums
+        if self.groups is not None:
+            target[self.groups[k]] = target.get(self.groups[k], Decimal(0)) + value
+
+
 def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decimal | int],
-         bound: Decimal | int, mode: str, batches: Sequence[Any] | None = None
+         bound: Decimal | int, mode: str, batches: Sequence[Any] | None = None,
+         groups: Sequence[Any] | None = None, places: int | None = None
          ) -> list[dict[str, Any]]:
     """Take items, in the order given, against a bound on their value (units x unit value).
 
@@ -367,41 +391,73 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     whole units up to the bound, every later item not at all. whole_items: each item whole
     if it fits in what is left, else not at all. whole_batches: consecutive items with the
     same batch are taken all together if their total fits, else none of them. `first_over`
-    marks the first item not taken whole (per batch, for whole_batches)."""
-    left = Decimal(bound)
+    marks the first item not taken whole (per batch, for whole_batches).
+
+    With groups and places, an item costs what it adds to its group's total rounded to
+    places (half up), so the rounded totals, not only the exact values, stay in the bound."""
+    state = _Taking(bound, groups, places)
+    prices = [Decimal(v) for v in unit_values]
     taken = [0] * len(items)
     first_over = [False] * len(items)
     if mode == "whole_batches":
-        keys = batches if batches is not None else [None] * len(items)
-        start = 0
-        while start < len(items):
-            end = start
-            while end < len(items) and keys[end] == keys[start]:
-                end += 1
-            total = sum((units[k] * Decimal(unit_values[k]) for k in range(start, end)),
-                        Decimal(0))
-            if total <= left:
-                left -= total
-                taken[start:end] = units[start:end]
-            else:
-                first_over[start] = True
-            start = end
+        _fill_batches(state, units, prices, batches, taken, first_over)
     else:
-        stopped = marked = False
-        for k, (count, value) in enumerate(zip(units, unit_values, strict=True)):
-            whole = count * Decimal(value)
-            if stopped:
-                continue
-            if whole <= left:
-                taken[k], left = count, left - whole
-                continue
-            if not marked:
-                first_over[k] = marked = True
-            if mode == "partial_then_stop":
-                part = min(int(left // Decimal(value)), count) if value > 0 else count
-                taken[k], left, stopped = part, left - part * Decimal(value), True
-    return [{"item": item, "units": taken[k], "value": taken[k] * Decimal(unit_values[k]),
+        _fill_items(state, units, prices, mode, taken, first_over)
+    return [{"item": item, "units": taken[k], "value": taken[k] * prices[k],
              "first_over": first_over[k]} for k, item in enumerate(items)]
+
+
+def _fill_batches(state: _Taking, units: Sequence[int], prices: list[Decimal],
+                  batches: Sequence[Any] | None, taken: list[int],
+                  first_over: list[bool]) -> None:
+    keys = batches if batches is not None else [None] * len(units)
+    start = 0
+    while start < len(units):
+        end = start
+        while end < len(units) and keys[end] == keys[start]:
+            end += 1
+        trial, total = dict(state.sums), Decimal(0)
+        for k in range(start, end):
+            total += state.cost(k, units[k] * prices[k], trial)
+            state.take(k, units[k] * prices[k], trial)
+        if total <= state.left:
+            state.left -= total
+            state.sums = trial
+            taken[start:end] = units[start:end]
+        else:
+            first_over[start] = True
+        start = end
+
+
+def _fill_items(state: _Taking, units: Sequence[int], prices: list[Decimal], mode: str,
+                taken: list[int], first_over: list[bool]) -> None:
+    marked = False
+    for k, (count, price) in enumerate(zip(units, prices, strict=True)):
+        cost = state.cost(k, count * price)
+        if cost <= state.left:
+            taken[k], state.left = count, state.left - cost
+            state.take(k, count * price)
+            continue
+        if not marked:
+            first_over[k] = marked = True
+        if mode == "partial_then_stop":
+            part = _most_units(state, k, count, price)
+            taken[k] = part
+            state.left -= state.cost(k, part * price)
+            state.take(k, part * price)
+            return
+
+
+def _most_units(state: _Taking, k: int, count: int, price: Decimal) -> int:
+    """The most whole units of item k whose cost still fits what is left."""
+    if price <= 0:
+        return count
+    part: int = min(int(state.left // price), count)
+    while part > 0 and state.cost(k, part * price) > state.left:
+        part -= 1
+    while part < count and state.cost(k, (part + 1) * price) <= state.left:
+        part += 1
+    return part
 
 
 def sum_list(items: Iterable[Any]) -> Any:

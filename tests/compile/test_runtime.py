@@ -86,3 +86,32 @@ def test_an_ambiguous_lookup_is_an_error_not_a_guess() -> None:
     assert len(index.all((1,))) == 2
     with pytest.raises(rt.RuleError, match="ambiguous"):
         index.one((1,))
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("partial_then_stop", [3400, 480, 120, 0]),
+    ("whole_items", [3400, 480, 0, 60]),
+])
+def test_fill_takes_items_in_order_against_a_bound(mode: str, expected: list[int]) -> None:
+    """Ordered accumulation: whole items, then a part (split) or only what fits (whole)."""
+    shares = rt.fill(["a", "b", "c", "d"], [3400, 480, 360, 60], [D(150) / 60] * 4, D(10000),
+                     mode)
+    assert [s["units"] for s in shares] == expected
+    assert sum(s["value"] for s in shares) <= 10000
+    assert [s["first_over"] for s in shares] == [False, False, True, False]
+
+
+def test_fill_whole_batches_takes_a_batch_entirely_or_not_at_all() -> None:
+    """A batch that does not fit is skipped whole; a later one may fit."""
+    shares = rt.fill(["a", "b", "c", "d"], [60, 60, 60, 30], [D(1)] * 4, D(100),
+                     "whole_batches", ["jan", "feb", "feb", "mar"])
+    assert [s["units"] for s in shares] == [60, 0, 0, 30]
+    assert [s["first_over"] for s in shares] == [False, True, False, False]
+
+
+def test_fill_with_rounding_groups_bounds_the_rounded_totals() -> None:
+    """Each take costs its effect on its group's rounded total."""
+    minute = D(1) / 60
+    shares = rt.fill(["a", "b", "c"], [1, 1, 1], [minute] * 3, D("0.05"), "partial_then_stop",
+                     None, ["A", "B", "C"], 2)
+    assert [s["units"] for s in shares] == [1, 1, 0]
