@@ -561,9 +561,10 @@ class Checker:
                 self._mismatch(value, found, unwrap(expected))
         if not keys:
             return self._err("E203", f"{node.function}() needs at least one key: value", node)
-        if entity.effective is not None and entity.effective.version and not dated:
-            self._err("E203", f"{entity_name} has versions: give 'at:' to pick the one in force",
-                      node)
+        if (entity.effective is not None and entity.effective.version and not dated
+                and node.function == "lookup"):
+            self._err("E203", f"{entity_name} has versions: give 'at:' to pick the one in force "
+                      "(lookup_all without it lists every version)", node)
         self.lookups.add(Lookup(entity_name, tuple(keys), dated))
         self.usage.fields.add((entity_name, "*"))
         if node.function == "lookup_all":

@@ -261,6 +261,22 @@ class Runner:
                 consumer = self.program.group_rule(rule).add
             sink.consumers.setdefault(rule.input, []).append(consumer)
 
+    def process_reference(self, tables: dict[str, list[Record]]) -> None:
+        """Rows of reference entities that rules read (a contract line's installments, say)
+        go through those rules once, in key order. They were counted when loaded."""
+        for entity in sorted(self.plan.entities, key=lambda e: e.name):
+            consumers = self.sink.consumers.get(entity.name, ())
+            if entity.kind != "reference" or not consumers:
+                continue
+            key = record_key(entity)
+            for row in tables.get(entity.name, []):
+                ident = key(row)
+                ident_text = runtime.key(*ident) if isinstance(ident, tuple) else runtime.text(ident)
+                self.sink.begin(Origin(entity.name, ident_text))
+                for consume in consumers:
+                    self._guarded(consume, row)
+                self.sink.origin = None
+
     def process_events(self) -> None:
         sink, failed = self.sink, self._failed
         for entity in sorted(self.plan.entities, key=lambda e: e.name):
@@ -314,6 +330,7 @@ class Runner:
             tables = self.load_reference()
             self.build_indexes(tables.get)
             self.wire()
+            self.process_reference(tables)
             self.process_events()
             self.flush_groups()
             payloads = self.outbound()
