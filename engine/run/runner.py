@@ -271,8 +271,8 @@ class Runner:
             key = record_key(entity)
             for row in tables.get(entity.name, []):
                 ident = key(row)
-                ident_text = runtime.key(*ident) if isinstance(ident, tuple) else runtime.text(ident)
-                self.sink.begin(Origin(entity.name, ident_text))
+                text = runtime.key(*ident) if isinstance(ident, tuple) else runtime.text(ident)
+                self.sink.begin(Origin(entity.name, text))
                 for consume in consumers:
                     self._guarded(consume, row)
                 self.sink.origin = None
