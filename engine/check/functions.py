@@ -109,6 +109,8 @@ FUNCTIONS: dict[str, Signature] = {
     "period_start": Signature((("period", TEXT),), _fixed(DATE)),
     "period_end": Signature((("period", TEXT),), _fixed(DATE)),
     "add_days": Signature((("day", DATE), ("days", INT)), _fixed(DATE)),
+    "periods": Signature((("first", TEXT), ("last", TEXT)), _fixed(ListT(STRING)),
+                         doc="the months from first to last, YYYY-MM, in order"),
     "days_between": Signature((("start", DATE), ("end", DATE)), _fixed(INT)),
     "concat": Signature((("parts", SCALAR),), _fixed(STRING), variadic=True),
     "key": Signature((("parts", SCALAR),), _fixed(STRING), variadic=True,
@@ -124,7 +126,7 @@ FUNCTIONS: dict[str, Signature] = {
 
 # Functions over lists that the checker types itself.
 LIST_FUNCTIONS = ("count", "first", "last", "sum", "map", "filter", "any", "all", "sort",
-                  "sort_by", "allocate", "fill")
+                  "sort_by", "allocate", "fill", "scan")
 # How fill() takes items against its bound: whole items until one does not fit, which is
 # taken in part (then nothing); every item that fits whole; or whole batches only.
 FILL_MODES = ("partial_then_stop", "whole_items", "whole_batches")

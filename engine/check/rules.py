@@ -6,16 +6,17 @@ from typing import Any
 
 from engine.check.context import CheckContext
 from engine.check.functions import AGGREGATES
-from engine.check.typecheck import Scope
+from engine.check.typecheck import Scope, string_leaves
 from engine.check.types import (
     ANY,
     BOOL,
     STRING,
+    EnumT,
     ListT,
     RecordT,
     Type,
-    assignable,
     is_optional,
+    join,
     unwrap,
 )
 from engine.errors import Span, did_you_mean
@@ -141,7 +142,8 @@ def _emit(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
                                 f"'{target_name}' is a {info.kind} entity", span)
             continue
         known = info.record if info else ctx.streams.get(target_name)
-        target = known if isinstance(known, RecordT) else None
+        # Declared entities check each field; an inferred stream joins its emitters instead.
+        target = info.record if info is not None else None
         checked = check_emit_fields(ctx, loaded, target_path, fields, scope, target, reads, owner)
         if info is None:
             _infer_stream(ctx, target_name, checked, span, known)
@@ -150,17 +152,33 @@ def _emit(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
     return tuple(result)
 
 
+def _field_type(ctx: CheckContext, expr: Expr) -> Type:
+    """An emitted field's type; text that can only be literals is an enum of them."""
+    found = ctx.types.types.get(expr.node, ANY)
+    leaves = string_leaves(expr.node)
+    if unwrap(found) == STRING and leaves:
+        return EnumT(tuple(dict.fromkeys(str(leaf.value) for leaf in leaves)))
+    return found
+
+
 def _infer_stream(ctx: CheckContext, name: str, fields: tuple[tuple[str, Expr], ...], span: Span,
                   known: Type | None) -> None:
-    record = RecordT(name, tuple((k, ctx.types.types.get(e.node, ANY)) for k, e in fields))
+    """A stream's type is what its emitters emit: the same fields, types joined (so two
+    rules may emit different enum members into one field)."""
+    record = RecordT(name, tuple((k, _field_type(ctx, e)) for k, e in fields))
     if known is None:
         ctx.streams[name] = record
         ctx.stream_spans[name] = span
         ctx.define("stream", name, span)
-    elif not (assignable(record, known) and assignable(known, record)):
+        return
+    assert isinstance(known, RecordT)
+    joined = [(k, join(t, known.field(k) or ANY)) for k, t in record.fields]
+    if set(record.field_names) != set(known.field_names) or any(t is None for _, t in joined):
         ctx.collector.error("E212", f"stream '{name}' is emitted with other fields or types "
                             f"than before: {record.name}", span,
                             related=(("first emitted here", ctx.stream_spans[name]),))
+        return
+    ctx.streams[name] = RecordT(name, tuple((k, t) for k, t in joined if t is not None))
 
 
 def _exception(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, spec: Any,

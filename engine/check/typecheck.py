@@ -100,7 +100,7 @@ class Checker:
             self._err("E206", f"value may be absent ({found.name}) where {expected.name} is "
                       "required", node, hint="handle absence with '?? default' or assert with '!'")
         elif isinstance(enum := unwrap(expected), EnumT) and unwrap(found) == STRING and (
-                leaves := _string_leaves(node)):
+                leaves := string_leaves(node)):
             for leaf in leaves:
                 self._enum_member(leaf, enum)
         else:
@@ -460,8 +460,26 @@ class Checker:
         return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
                                   ("first_over", BOOL))))
 
+    def _scan(self, node: ast.Call, scope: Scope) -> Type:
+        """scan(items, init, s => next): a fold; `s` is {acc, item}; the result lists the
+        accumulator after each item."""
+        if node.named or len(node.args) != 3:
+            return self._err("E203", "scan() takes a list, an initial value and a lambda "
+                             "s => ... over s.acc and s.item", node)
+        seq = self._type(node.args[0], scope)
+        item = fn.list_item(seq)
+        if item is None:
+            return self._not_list(node.args[0], seq)
+        acc = self._type(node.args[1], scope)
+        state = RecordT("", (("acc", acc), ("item", item)))
+        result = self._lambda(node.args[2], state, scope)
+        if not assignable(result, acc):
+            self._err("E205", f"the lambda of scan() must give {acc.name} (like its initial "
+                      f"value), gives {result.name}", node.args[2])
+        return ListT(acc)
+
     def _fill_mode(self, mode: ast.Node, found: Type) -> None:
-        leaves = _string_leaves(mode)
+        leaves = string_leaves(mode)
         if leaves is None and found != ANY:
             self._err("E205", "the mode of fill() must be one of the literals "
                       f"{', '.join(fn.FILL_MODES)}", mode)
@@ -476,6 +494,8 @@ class Checker:
             return self._allocate(node, scope)
         if name == "fill":
             return self._fill(node, scope)
+        if name == "scan":
+            return self._scan(node, scope)
         takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"
@@ -572,13 +592,13 @@ class Checker:
         return optional(entity.record)
 
 
-def _string_leaves(node: ast.Node) -> list[ast.Literal] | None:
+def string_leaves(node: ast.Node) -> list[ast.Literal] | None:
     """The string literals an expression can result in, if it only results in literals."""
     match node:
         case ast.Literal(value=str()):
             return [node]
         case ast.Cond(then=then, otherwise=otherwise):
-            a, b = _string_leaves(then), _string_leaves(otherwise)
+            a, b = string_leaves(then), string_leaves(otherwise)
             return a + b if a is not None and b is not None else None
     return None
 

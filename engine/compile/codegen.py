@@ -107,6 +107,11 @@ class ExprGen:
             return self._comprehension(node)
         if name == "fill":
             return self._fill(node)
+        if name == "scan":
+            items, init, step = node.args
+            assert isinstance(step, ast.Lambda)
+            param = py_name(step.param)
+            return f"rt.scan({self(items)}, {self(init)}, lambda {param}: {self(step.body)})"
         if name == "allocate":
             items, weight, total, places = node.args
             assert isinstance(weight, ast.Lambda)

@@ -311,6 +311,16 @@ def period_end(value: str) -> dt.date:
     return dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
+def periods(first: str, last: str) -> list[str]:
+    year, month = _period_parts(first)
+    end = _period_parts(last)
+    found = []
+    while (year, month) <= end:
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
+
+
 def add_days(day: dt.date, days: int) -> dt.date:
     return day + dt.timedelta(days=days)
 
@@ -458,6 +468,15 @@ def _most_units(state: _Taking, k: int, count: int, price: Decimal) -> int:
     while part < count and state.cost(k, (part + 1) * price) <= state.left:
         part += 1
     return part
+
+
+def scan(items: Sequence[Any], init: Any, step: Any) -> list[Any]:
+    """A fold: the accumulator after each item, step({acc, item}) giving the next one."""
+    results, acc = [], init
+    for item in items:
+        acc = step({"acc": acc, "item": item})
+        results.append(acc)
+    return results
 
 
 def sum_list(items: Iterable[Any]) -> Any:
