@@ -151,7 +151,7 @@ class Checker:
             case ast.ListLit(items=items):
                 return self._list(node, items, scope)
             case ast.RecordLit(fields=fields):
-                return RecordT("", tuple((k, self._type(v, scope)) for k, v in fields))
+                return RecordT("", tuple((k, self._literal_field(v, scope)) for k, v in fields))
             case ast.Template(parts=parts):
                 for part in parts:
                     self._scalar(part, self._type(part, scope))
@@ -160,6 +160,14 @@ class Checker:
                 return self._err("E203", "a lambda (x => ...) is only allowed as a function "
                                  "argument", node)
         return self._err("E205", "unsupported expression", node)
+
+    def _literal_field(self, node: ast.Node, scope: Scope) -> Type:
+        """A record literal's field: text that can only be literals is an enum of them."""
+        found = self._type(node, scope)
+        leaves = string_leaves(node)
+        if found == STRING and leaves:
+            return EnumT(tuple(dict.fromkeys(str(leaf.value) for leaf in leaves)))
+        return found
 
     def _not_list(self, node: ast.Node, found: Type) -> Type:
         if found == ANY:
@@ -521,6 +529,8 @@ class Checker:
             return INT
         if name in ("first", "last"):
             return optional(item)
+        if name == "compact":
+            return ListT(unwrap(item))
         if name == "sort":
             return seq
         if item not in (INT, DECIMAL, MONEY, NULL, ANY):

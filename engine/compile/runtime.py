@@ -339,6 +339,11 @@ def first(items: Sequence[Any]) -> Any:
     return items[0] if items else None
 
 
+def compact(items: Iterable[Any]) -> list[Any]:
+    """The present values of a list, in order."""
+    return [item for item in items if item is not None]
+
+
 def last(items: Sequence[Any]) -> Any:
     return items[-1] if items else None
 

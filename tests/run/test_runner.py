@@ -143,16 +143,15 @@ def test_every_output_record_carries_the_spec_version(tmp_path: Path) -> None:
 
 
 def test_records_no_rule_reads_are_unrouted_exceptions(tmp_path: Path) -> None:
-    """An event entity without a rule (adjustments, before their rules) is not silently
-    dropped: each record is an UNROUTED exception and the counts reconcile."""
-    folder = g07_folder(tmp_path)
-    write_jsonl(folder, "adjustment", [
-        {"id": "A1", "contract_line_id": "L1", "period": "2025-03", "amount": "-100",
-         "allocation": "amount", "reason": "goodwill"}])
-    result = engine.run(standard(), folder, through="2025-03")
+    """An event entity no rule reads is not silently dropped: each of its records is an
+    UNROUTED exception and the counts reconcile (a project that prices time only)."""
+    write_jsonl(tmp_path, "expense", [
+        {"id": "X1", "project_id": "P1", "date": "2025-03-02", "amount": "12.50",
+         "currency": "USD", "category": "travel", "billable": True, "status": "approved"}])
+    result = engine.run(engine.compile(engine.plan("tests/fixtures/failing")), tmp_path)
     [unrouted] = [e for e in result.outputs["exception"] if e["code"] == "UNROUTED"]
-    assert (unrouted["source_entity"], unrouted["source_id"]) == ("adjustment", "A1")
-    assert result.tallies["adjustment"].excepted == 1 and result.reconciles
+    assert (unrouted["source_entity"], unrouted["source_id"]) == ("expense", "X1")
+    assert result.tallies["expense"].excepted == 1 and result.reconciles
 
 
 def test_every_decimal_field_is_written_as_a_decimal_string(tmp_path: Path) -> None:
