@@ -10,6 +10,7 @@ from engine.check.typecheck import Scope, string_leaves
 from engine.check.types import (
     ANY,
     BOOL,
+    DECIMAL,
     STRING,
     EnumT,
     ListT,
@@ -17,6 +18,7 @@ from engine.check.types import (
     Type,
     is_optional,
     join,
+    optional,
     unwrap,
 )
 from engine.errors import Span, did_you_mean
@@ -182,7 +184,7 @@ def _infer_stream(ctx: CheckContext, name: str, fields: tuple[tuple[str, Expr], 
 
 
 def _exception(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, spec: Any,
-               scope: Scope) -> ExceptionIR | None:
+               scope: Scope, owner: str = "") -> ExceptionIR | None:
     span = loaded.span(*path, "code")
     if spec.code not in ctx.exception_codes:
         ctx.collector.error("E213", f"unknown exception code '{spec.code}'", span,
@@ -194,9 +196,16 @@ def _exception(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, spec: Any
     if spec.contract_line_id is not None:
         line_id, _ = ctx.expr(loaded, (*path, "contract_line_id"), scope, STRING)
         ctx.take_usage()
+    amounts: list[Expr | None] = []
+    for part in ("old_amount", "new_amount"):
+        amount = None
+        if getattr(spec, part) is not None:
+            amount, _ = ctx.expr(loaded, (*path, part), scope, optional(DECIMAL))
+            _mark_used(ctx, owner, ctx.take_usage().names)
+        amounts.append(amount)
     if message is None:
         return None
-    return ExceptionIR(spec.code, message, line_id, spec.field, loaded.span(*path))
+    return ExceptionIR(spec.code, message, line_id, spec.field, loaded.span(*path), *amounts)
 
 
 def _outcome(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, outcome: OutcomeSpec,
@@ -242,12 +251,13 @@ def _step(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, step: StepSpec
         lets, scope, reads = check_lets(ctx, loaded, (*path, "require"), step.require, scope,
                                         owner, reads, require=True)
         return StepIR(span, requires=lets, otherwise=otherwise), scope, reads
-    exception = _exception(ctx, loaded, (*path, "exception"), step.exception, scope) \
+    exception = _exception(ctx, loaded, (*path, "exception"), step.exception, scope, owner) \
         if step.exception else None
     emits = _emit(ctx, loaded, (*path, "emit"), step.emit, scope, reads, owner) if step.emit \
         else ()
-    return StepIR(span, when=when, emits=emits, stop=step.stop, exception=exception,
-                  exclude=step.exclude), scope, reads
+    keep_going = exception is not None and step.stop is False
+    return StepIR(span, when=when, emits=emits, stop=bool(step.stop) and not keep_going,
+                  exception=exception, exclude=step.exclude, keep_going=keep_going), scope, reads
 
 
 def check_record_rule(ctx: CheckContext, loaded: Loaded[Any], index: int, rule: RecordRuleSpec,

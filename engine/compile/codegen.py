@@ -269,9 +269,11 @@ class ModuleGen:
     def _exception(self, exception: ExceptionIR, indent: int) -> None:
         line_id = self.expr(exception.contract_line_id.node) if exception.contract_line_id \
             else "None"
+        amounts = "".join(f", {self.expr(e.node)}" if e else ", None"
+                          for e in (exception.old_amount, exception.new_amount))
         self.source.add(
             f"OUT.exception({exception.code!r}, {self.expr(exception.message.node)}, "
-            f"{line_id}, {exception.field!r}, {self.rule_id!r})", exception.span, indent)
+            f"{line_id}, {exception.field!r}, {self.rule_id!r}{amounts})", exception.span, indent)
 
     def _outcome(self, step: StepIR, indent: int) -> None:
         for emit in step.emits:

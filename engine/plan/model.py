@@ -60,6 +60,8 @@ class ExceptionIR:
     contract_line_id: Expr | None
     field: str | None
     span: Span
+    old_amount: Expr | None = None
+    new_amount: Expr | None = None
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,12 @@ class StepIR:
     exception: ExceptionIR | None = None
     exclude: str | None = None
 
+    keep_going: bool = False  # an exception step that does not end the record (a notice)
+
     @property
     def terminal(self) -> bool:
-        return self.stop or self.exception is not None or self.exclude is not None
+        return self.stop or self.exclude is not None or (
+            self.exception is not None and not self.keep_going)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from engine.compile import runtime
@@ -88,7 +89,8 @@ class Sink:
             consume(record)
 
     def exception(self, code: str, message: str, contract_line_id: str | None = None,
-                  field_name: str | None = None, rule_id: str | None = None) -> None:
+                  field_name: str | None = None, rule_id: str | None = None,
+                  old_amount: Decimal | None = None, new_amount: Decimal | None = None) -> None:
         spec = self.codes[code]
         origin = self.origin or Origin("(none)", "(none)")
         if spec.severity == "error":
@@ -99,6 +101,7 @@ class Sink:
             "message": message, "owner_role": spec.owner, "severity": spec.severity,
             "contract_line_id": contract_line_id, "field": field_name,
             "file": origin.file, "line": origin.line, "rule_id": rule_id,
+            "old_amount": old_amount, "new_amount": new_amount,
         }))
 
     def exclude(self, reason: str) -> None:

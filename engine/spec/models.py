@@ -76,6 +76,8 @@ class ExceptionSpec(BaseModel):
     message: str = Field(description="A template: text with {expression} parts.")
     contract_line_id: Expr | None = None
     field: str | None = None
+    old_amount: Expr | None = Field(default=None, description="For a re-pricing: before.")
+    new_amount: Expr | None = Field(default=None, description="For a re-pricing: after.")
 
 
 class StepSpec(BaseModel):
@@ -90,7 +92,8 @@ class StepSpec(BaseModel):
     )
     else_: OutcomeSpec | None = Field(default=None, alias="else")
     emit: dict[str, dict[str, Expr]] | None = None
-    stop: bool = False
+    stop: bool | None = Field(default=None, description="End the record after this step "
+                              "(exceptions do unless stop: false, for notices).")
     exception: ExceptionSpec | None = None
     exclude: str | None = Field(default=None, description="Reason the record is excluded.")
     note: str = ""
