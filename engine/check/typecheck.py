@@ -421,16 +421,23 @@ class Checker:
             return self._err("E208", f"lambda parameter '{node.param}' shadows a name", node)
         return self._type(node.body, scope.bind(**{node.param: param}))
 
+    def _item_type(self, node: ast.Node, scope: Scope) -> Type | None:
+        """The item type of a list argument; None, reported, when it is not a list."""
+        seq = self._type(node, scope)
+        item = fn.list_item(seq)
+        if item is None:
+            self._not_list(node, seq)
+        return item
+
     def _allocate(self, node: ast.Call, scope: Scope) -> Type:
         """allocate(items, x => weight, total, places): total split over the items in
         proportion to their weights by largest remainder; [{item, share}] in item order."""
         if node.named or len(node.args) != 4:
             return self._err("E203", "allocate() takes a list, a weight lambda (x => ...), a "
                              "total and the decimal places of the shares", node)
-        seq = self._type(node.args[0], scope)
-        item = fn.list_item(seq)
+        item = self._item_type(node.args[0], scope)
         if item is None:
-            return self._not_list(node.args[0], seq)
+            return ANY
         weight = self._lambda(node.args[1], item, scope)
         self._expect_kind(node.args[1], weight, fn.NUMBER)
         self._expect_kind(node.args[2], self._type(node.args[2], scope), fn.NUMBER)
@@ -451,10 +458,9 @@ class Checker:
             return self._err("E203", "fill(items, units: x => ..., unit_value: x => ..., "
                              "bound: ..., mode: '...' [, batch: x => ...] [, round_by: x => ..., "
                              "places: ...])", node)
-        seq = self._type(node.args[0], scope)
-        item = fn.list_item(seq)
+        item = self._item_type(node.args[0], scope)
         if item is None:
-            return self._not_list(node.args[0], seq)
+            return ANY
         self._expect_kind(named["units"], self._lambda(named["units"], item, scope), INT)
         self._expect_kind(named["unit_value"], self._lambda(named["unit_value"], item, scope),
                           fn.NUMBER)
@@ -474,10 +480,9 @@ class Checker:
         if node.named or len(node.args) != 3:
             return self._err("E203", "scan() takes a list, an initial value and a lambda "
                              "s => ... over s.acc and s.item", node)
-        seq = self._type(node.args[0], scope)
-        item = fn.list_item(seq)
+        item = self._item_type(node.args[0], scope)
         if item is None:
-            return self._not_list(node.args[0], seq)
+            return ANY
         acc = self._type(node.args[1], scope)
         state = RecordT("", (("acc", acc), ("item", item)))
         result = self._lambda(node.args[2], state, scope)
