@@ -178,3 +178,34 @@ def test_nothing_is_billed_beyond_a_not_to_exceed(entries: list[dict[str, Any]],
     if over:
         codes = {e["code"] for e in result.outputs["exception"] if e["contract_line_id"] == "L1"}
         assert codes & {"CAP_EXCEEDED", "CAP_WOULD_EXCEED"}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fee=st.decimals(Decimal("0.01"), 10_000_000, places=2),
+       cuts=st.lists(st.integers(1, 997), min_size=1, max_size=6, unique=True),
+       milestones=st.booleans())
+def test_installments_and_milestones_add_up_to_the_fee(fee: Decimal, cuts: list[int],
+                                                       milestones: bool) -> None:
+    """Percent installments or milestones, however the percentages fall, bill the fee to
+    the cent: the last one by date takes the residue."""
+    points = sorted(cuts) + [1000]
+    percents = [Decimal(b - a) / 10 for a, b in zip([0, *sorted(cuts)], points, strict=True)]
+    days = [f"2025-{1 + i % 3:02d}-{1 + i:02d}" for i in range(len(percents))]
+    line = {"id": "L1", "contract_id": "K1", "customer_id": "C1", "project_id": "P1",
+            "version": 1, "effective_from": "2025-01-01", "currency": "USD",
+            "revenue_method": "as_invoiced", "tax_code": "T", "fee_amount": str(fee)}
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        if milestones:
+            line |= {"billing_method": "milestone"}
+            write_jsonl(data, "milestone", [
+                {"id": f"M{i}", "contract_line_id": "L1", "name": f"M{i}", "percent": str(p),
+                 "due_date": day, "status": "achieved", "achieved_date": day}
+                for i, (p, day) in enumerate(zip(percents, days, strict=True))])
+        else:
+            line |= {"billing_method": "fixed_fee", "installments": [
+                {"date": day, "percent": str(p)} for p, day in zip(percents, days, strict=True)]}
+        result = run(data, [], [line], [])
+    billed = [x["amount"] for x in result.outputs["invoice_line"]]
+    assert len(billed) == len(percents)
+    assert sum(billed) == fee
