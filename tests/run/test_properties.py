@@ -188,7 +188,7 @@ def test_installments_and_milestones_add_up_to_the_fee(fee: Decimal, cuts: list[
                                                        milestones: bool) -> None:
     """Percent installments or milestones, however the percentages fall, bill the fee to
     the cent: the last one by date takes the residue."""
-    points = sorted(cuts) + [1000]
+    points = [*sorted(cuts), 1000]
     percents = [Decimal(b - a) / 10 for a, b in zip([0, *sorted(cuts)], points, strict=True)]
     days = [f"2025-{1 + i % 3:02d}-{1 + i:02d}" for i in range(len(percents))]
     line = {"id": "L1", "contract_id": "K1", "customer_id": "C1", "project_id": "P1",
