@@ -217,17 +217,121 @@ def _northwind_faults(rng: random.Random) -> list[str]:
     return lines
 
 
+# Northwind's other engagements, beyond the time-and-materials firm the benchmark uses.
+# canonical project, customer, Harvest project id, currency
+NORTHWIND_PROJECTS = [
+    ("P-GLOBEX-PMO", "C-GLOBEX", 14307006, "EUR"),
+    ("P-INITECH-SEC", "C-INITECH", 14307007, "GBP"),
+    ("P-HOOLI-OPS", "C-HOOLI", 14307008, "USD"),
+]
+
+
+def _northwind_lines() -> list[dict[str, Any]]:
+    def line(project: str, customer: str, ccy: str, **terms: Any) -> dict[str, Any]:
+        base = {"id": "L" + project[1:], "contract_id": "K" + project[1:],
+                "customer_id": customer, "project_id": project, "version": 1,
+                "effective_from": "2025-01-01", "currency": ccy, "tax_code": TAX[ccy],
+                "fx_date_policy": "transaction_date"}
+        return base | terms
+    return [
+        line("P-GLOBEX-PMO", "C-GLOBEX", "EUR", billing_method="fixed_fee",
+             fee_amount="60000.00", revenue_method="as_invoiced", installments=[
+                 {"date": "2025-01-31", "percent": "33.333"},
+                 {"date": "2025-02-28", "percent": "33.333"},
+                 {"date": "2025-03-31", "percent": "33.334"}]),
+        line("P-INITECH-SEC", "C-INITECH", "GBP", billing_method="milestone",
+             fee_amount="45000.00", milestone_trigger="accepted", revenue_method="milestone"),
+        line("P-HOOLI-OPS", "C-HOOLI", "USD", billing_method="retainer", rate_card_id="RC-US",
+             retainer_amount="8000.00", retainer_recurring=True, retainer_rollover=False,
+             time_increment_minutes=15, time_rounding="up", revenue_method="as_incurred"),
+    ]
+
+
+def _northwind_reference() -> dict[str, list[dict[str, Any]]]:
+    data = reference_data()
+    data["customer"].append({"id": "C-HOOLI", "name": "Hooli Inc", "currency": "USD",
+                             "country": "US", "legal_entity": "LE-US", "region": "NA"})
+    by_id = {c["id"]: c for c in data["customer"]}
+    for project, customer, harvest, ccy in NORTHWIND_PROJECTS:
+        data["project"].append({"id": project, "customer_id": customer, "name": project,
+                                "practice": "Advisory", "region": by_id[customer]["region"],
+                                "legal_entity": by_id[customer]["legal_entity"],
+                                "currency": ccy})
+        data["crosswalk"].append({"system": "harvest", "entity": "project",
+                                  "external_id": str(harvest), "canonical_id": project})
+    # Acme's data project is capped; its ERP line marks expenses up and re-prices on amendment.
+    for line in data["contract_line"]:
+        if line["id"] == "L-ACME-DATA":
+            line.update(nte_amount="50000.00", cap_overflow="split")
+        if line["id"] == "L-ACME-ERP":
+            line.update(expense_markup_pct="10", expense_markup_scope="line")
+        if line["id"] == "L-GLOBEX-CRM":
+            line.update(expense_markup_pct="5", expense_markup_scope="aggregate")
+    data["contract_line"] += _northwind_lines()
+    data["fx_rate"] = [{"base": "EUR", "quote": "USD", "date": f"2025-{m:02d}-{d:02d}",
+                        "rate": rate} for m, d, rate in (
+                            (1, 3, "1.0412"), (1, 10, "1.0298"), (1, 17, "1.0301"),
+                            (1, 24, "1.0487"), (1, 31, "1.0393"), (2, 7, "1.0331"),
+                            (2, 14, "1.0486"), (2, 21, "1.0503"), (2, 28, "1.0405"),
+                            (3, 7, "1.0833"), (3, 14, "1.0880"))]
+    return data
+
+
+def _northwind_events(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
+    expenses = []
+    for index in range(16):
+        day = START + dt.timedelta(days=rng.randrange(DAYS))
+        line, ccy = rng.choice([("L-ACME-ERP", "USD"), ("L-ACME-ERP", "EUR"),
+                                ("L-GLOBEX-CRM", "EUR"), ("L-HOOLI-OPS", "USD")])
+        amount = Decimal(rng.randrange(1500, 60000)).scaleb(-2)
+        expenses.append({"id": f"EXP-{index:03d}", "project_id": "P" + line[1:],
+                         "contract_line_id": line, "date": day.isoformat(),
+                         "amount": str(amount), "currency": ccy,
+                         "category": rng.choice(["travel", "hotel", "meals"]),
+                         "billable": rng.random() < 0.9, "status": "approved"})
+    # No GBP/USD rate is published: this one cannot be converted (NO_FX_RATE).
+    expenses.append({"id": "EXP-900", "project_id": "P-ACME-ERP", "date": "2025-02-12",
+                     "amount": "86.40", "currency": "GBP", "category": "travel",
+                     "billable": True, "status": "approved"})
+    milestones = [
+        {"id": "MS-1", "contract_line_id": "L-INITECH-SEC", "name": "Assessment",
+         "percent": "30", "due_date": "2025-01-31", "status": "accepted",
+         "achieved_date": "2025-01-29", "accepted_date": "2025-02-04"},
+        {"id": "MS-2", "contract_line_id": "L-INITECH-SEC", "name": "Remediation plan",
+         "percent": "30", "due_date": "2025-03-15", "status": "achieved",
+         "achieved_date": "2025-03-14"},
+        {"id": "MS-3", "contract_line_id": "L-INITECH-SEC", "name": "Retest",
+         "percent": "40", "due_date": "2025-05-30", "status": "pending"},
+    ]
+    adjustments = [{"id": "ADJ-1", "contract_line_id": "L-INITECH-CLOUD", "period": "2025-02",
+                    "amount": "-750.00", "allocation": "hours", "reason": "onboarding overrun"}]
+    return {"expense": expenses, "milestone": milestones, "adjustment": adjustments}
+
+
+def _northwind_harvest(rng: random.Random, count: int) -> list[str]:
+    """Time on the fixed-fee, milestone and retainer engagements."""
+    lines = []
+    for index in range(count):
+        entry = harvest_entry(rng, 2_600_000_000 + index)
+        project, _, harvest, _ = rng.choice(NORTHWIND_PROJECTS)
+        entry["project"] = {"id": harvest, "name": project, "code": project}
+        lines.append(dump_harvest(entry))
+    return lines
+
+
 def write_northwind(folder: Path, entries: int = 420, seed: int = 2025) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    for entity, rows in reference_data().items():
+    rng = random.Random(seed)
+    for entity, rows in {**_northwind_reference(), **_northwind_events(rng)}.items():
         with (folder / f"{entity}.jsonl").open("w", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps({k: v for k, v in row.items() if v is not None}) + "\n")
-    rng = random.Random(seed)
     with (folder / "harvest_time_entries.jsonl").open("w", encoding="utf-8") as handle:
         for entry in harvest_entries(entries, seed):
             handle.write(dump_harvest(entry) + "\n")
         for line in _northwind_faults(rng):
+            handle.write(line + "\n")
+        for line in _northwind_harvest(rng, 60):
             handle.write(line + "\n")
 
 
