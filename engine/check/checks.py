@@ -176,22 +176,21 @@ def _rule_order(ctx: CheckContext) -> list[tuple[Loaded[RulePackSpec], int]]:
         for target in rule_outputs(loaded.spec.rules[index]):
             produced.setdefault(target, []).append(loaded.spec.rules[index].id)
     ordered: list[tuple[Loaded[RulePackSpec], int]] = []
-    known = set(ctx.catalog.entities)
+    known = set(ctx.catalog.entities)  # typed so far: entities, streams a rule has emitted
+    waiting = {loaded.spec.rules[index].id for loaded, index in pending}
     progress = True
     while pending and progress:
         progress = False
         for item in list(pending):
             rule = item[0].spec.rules[item[1]]
-            waiting_on = [r for r in produced.get(rule_input(rule), [])
-                          if any(p[0].spec.rules[p[1]].id == r for p in pending)]
-            if rule_input(rule) in known and not [w for w in waiting_on if w != rule.id]:
+            source = rule_input(rule)
+            others = [r for r in produced.get(source, []) if r in waiting and r != rule.id]
+            unknown = source not in known and source not in produced  # reported when checked
+            if unknown or (source in known and not others):
                 ordered.append(item)
                 pending.remove(item)
+                waiting.discard(rule.id)
                 known.update(rule_outputs(rule))
-                progress = True
-            elif rule_input(rule) not in known and rule_input(rule) not in produced:
-                ordered.append(item)  # reported as unknown when checked
-                pending.remove(item)
                 progress = True
     if pending:
         _report_stream_cycle(ctx, pending)
