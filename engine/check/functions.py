@@ -27,6 +27,7 @@ from engine.check.types import (
     assignable,
     join,
 )
+from engine.compile.runtime import FILL_MODES as FILL_MODES  # the modes fill() knows
 
 ROUNDING_MODES = ("half_up", "half_even", "half_down", "up", "down", "ceiling", "floor")
 # round_to (integers, e.g. minutes to an increment) also accepts the names contracts use.
@@ -94,6 +95,8 @@ FUNCTIONS: dict[str, Signature] = {
                           mode_param="mode", modes=INCREMENT_MODES,
                           doc="round an integer to a multiple of increment"),
     "minor_units": Signature((("currency", TEXT),), _fixed(INT)),
+    "minor_unit": Signature((("currency", TEXT),), _fixed(DECIMAL),
+                            doc="the value of one minor unit: 0.01 for USD, 1 for JPY"),
     "money": Signature((("amount", NUMBER), ("currency", TEXT)), _fixed(MONEY)),
     "abs": Signature((("value", NUMBER),), _widest),
     "min": Signature((("a", NUMBER), ("b", NUMBER)), _widest),
@@ -126,10 +129,9 @@ FUNCTIONS: dict[str, Signature] = {
 
 # Functions over lists that the checker types itself.
 LIST_FUNCTIONS = ("count", "first", "last", "sum", "map", "filter", "any", "all", "sort",
-                  "sort_by", "allocate", "fill", "scan", "compact")
+                  "sort_by", "allocate", "fill", "scan", "compact", "zip")
 # How fill() takes items against its bound: whole items until one does not fit, which is
 # taken in part (then nothing); every item that fits whole; or whole batches only.
-FILL_MODES = ("partial_then_stop", "whole_items", "whole_batches")
 LOOKUP_FUNCTIONS = ("lookup", "lookup_all")
 # Aggregates, valid only at the top of a group rule's `aggregate:` entries.
 AGGREGATES = ("sum", "count", "min", "max", "collect", "first", "any", "all")

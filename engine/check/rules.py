@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from engine.check.context import CheckContext
@@ -16,6 +17,7 @@ from engine.check.types import (
     ListT,
     RecordT,
     Type,
+    assignable,
     is_optional,
     join,
     optional,
@@ -123,16 +125,19 @@ def check_emit_fields(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
         if expr is not None:
             result.append((name, expr))
     if target is not None:
-        missing = [n for n, t in target.fields
-                   if n not in fields and not is_optional(t) and n not in STAMPED]
-        if missing:
-            ctx.collector.error("E212", f"{target.name} needs field(s) {', '.join(missing)}",
-                                loaded.span(*path))
+        _missing(ctx, target, set(fields), loaded.span(*path))
     return tuple(result)
 
 
+def _missing(ctx: CheckContext, target: RecordT, given: set[str], span: Span) -> None:
+    missing = [n for n, t in target.fields
+               if n not in given and not is_optional(t) and n not in STAMPED]
+    if missing:
+        ctx.collector.error("E212", f"{target.name} needs field(s) {', '.join(missing)}", span)
+
+
 def _emit(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
-          emits: dict[str, dict[str, str]], scope: Scope, reads: Reads,
+          emits: dict[str, dict[str, str] | str], scope: Scope, reads: Reads,
           owner: str) -> tuple[EmitIR, ...]:
     result = []
     for target_name, fields in emits.items():
@@ -146,12 +151,92 @@ def _emit(ctx: CheckContext, loaded: Loaded[Any], path: NodePath,
         known = info.record if info else ctx.streams.get(target_name)
         # Declared entities check each field; an inferred stream joins its emitters instead.
         target = info.record if info is not None else None
-        checked = check_emit_fields(ctx, loaded, target_path, fields, scope, target, reads, owner)
+        whole = None
+        if isinstance(fields, str):
+            checked, whole = _emit_whole(ctx, loaded, target_path, scope, target, reads, owner)
+        else:
+            checked = check_emit_fields(ctx, loaded, target_path, fields, scope, target, reads,
+                                        owner)
         if info is None:
             _infer_stream(ctx, target_name, checked, span, known)
         ctx.edges.append((owner, f"{'entity' if info else 'stream'}:{target_name}", owner, span))
-        result.append(EmitIR(target_name, checked, span))
+        result.append(EmitIR(target_name, checked, span, whole))
     return tuple(result)
+
+
+def _emit_whole(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, scope: Scope,
+                target: RecordT | None, reads: Reads, owner: str
+                ) -> tuple[tuple[tuple[str, Expr], ...], Expr | None]:
+    """A whole record given by one expression: each of its fields is checked against the
+    target as if emitted one by one, and reads `__emitted.<field>` in the generated code."""
+    expr, found = ctx.expr(loaded, path, scope)
+    usage = ctx.take_usage()
+    _mark_used(ctx, owner, usage.names)
+    if expr is None or found == ANY:
+        return (), None
+    if not isinstance(found, RecordT):
+        ctx.collector.error("E205", f"a whole emitted record must be a record, found "
+                            f"{found.name}", loaded.span(*path))
+        return (), None
+    span = loaded.span(*path)
+    label = target.label if target is not None else path[-1]
+    sources = _field_sources(ctx, expr.node, usage, reads)
+    fields: list[tuple[str, Expr]] = []
+    unknown = [name for name in found.field_names if target is not None and
+               target.field(name) is None]
+    if unknown and target is not None:
+        ctx.collector.error("E204", f"{target.name} has no field(s) {', '.join(unknown)}", span,
+                            hint="drop them from the record, or emit its fields one by one")
+    for name, kind in found.fields:
+        expected = target.field(name) if target is not None else kind
+        if expected is None:
+            continue
+        if not assignable(kind, expected):
+            ctx.types.mismatch(_field_node(expr.node, name), kind, expected, name)
+        node = ast.Field(span, ast.Name(span, "__emitted"), name)
+        ctx.types.types[node] = kind
+        fields.append((name, Expr(node, f"{expr.text}.{name}")))
+        for entity, field_name in sorted(sources(name)):
+            ctx.edges.append((f"field:{entity}.{field_name}", f"field:{label}.{name}", owner,
+                              span))
+    if target is not None:
+        _missing(ctx, target, {n for n, _ in found.fields}, span)
+    return tuple(fields), expr
+
+
+def _field_node(node: ast.Node, name: str) -> ast.Node:
+    """Where a field of a whole record is written: its value in `base with {...}`, else the
+    whole expression."""
+    if isinstance(node, ast.RecordUpdate):
+        return dict(node.fields).get(name, node)
+    return node
+
+
+def _field_sources(ctx: CheckContext, node: ast.Node, usage: Any, reads: Reads
+                   ) -> Callable[[str], set[tuple[str, str]]]:
+    """Where each field of a whole emitted record comes from: for `base with {...}`, a
+    replaced field from what its own expression reads and a kept one from the base;
+    otherwise from everything the expression reads."""
+    everything = set(usage.fields).union(*(reads.get(n, set()) for n in usage.names))
+    replaced = dict(node.fields) if isinstance(node, ast.RecordUpdate) else {}
+    base = ctx.types.types.get(node.target) if isinstance(node, ast.RecordUpdate) else None
+
+    def sources(name: str) -> set[tuple[str, str]]:
+        value = replaced.get(name)
+        if value is None:
+            return {(base.label, name)} if isinstance(base, RecordT) and base.label \
+                else everything
+        found: set[tuple[str, str]] = set()
+        for part in ast.walk(value):
+            if isinstance(part, ast.Name):
+                found |= reads.get(part.name, set())
+            elif isinstance(part, ast.Field):
+                record = ctx.types.types.get(part.target)
+                if isinstance(record, RecordT) and record.label:
+                    found.add((record.label, part.name))
+        return found
+
+    return sources
 
 
 def _field_type(ctx: CheckContext, expr: Expr) -> Type:
@@ -192,20 +277,20 @@ def _exception(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, spec: Any
     ctx.use("exception_code", spec.code)
     message, _ = ctx.expr(loaded, (*path, "message"), scope, template=True)
     ctx.take_usage()
-    line_id = None
-    if spec.contract_line_id is not None:
-        line_id, _ = ctx.expr(loaded, (*path, "contract_line_id"), scope, STRING)
-        ctx.take_usage()
-    amounts: list[Expr | None] = []
-    for part in ("old_amount", "new_amount"):
-        amount = None
+    if (spec.source_entity is None) != (spec.source_id is None):
+        ctx.collector.error("E104", "source_entity and source_id go together", span)
+    parts: dict[str, Expr | None] = {}
+    for part, kind in (("contract_line_id", STRING), ("old_amount", optional(DECIMAL)),
+                       ("new_amount", optional(DECIMAL)), ("source_entity", STRING),
+                       ("source_id", STRING)):
+        parts[part] = None
         if getattr(spec, part) is not None:
-            amount, _ = ctx.expr(loaded, (*path, part), scope, optional(DECIMAL))
+            parts[part], _ = ctx.expr(loaded, (*path, part), scope, kind)
             _mark_used(ctx, owner, ctx.take_usage().names)
-        amounts.append(amount)
     if message is None:
         return None
-    return ExceptionIR(spec.code, message, line_id, spec.field, loaded.span(*path), *amounts)
+    return ExceptionIR(spec.code, message, parts.pop("contract_line_id"), spec.field,
+                       loaded.span(*path), **parts)
 
 
 def _outcome(ctx: CheckContext, loaded: Loaded[Any], path: NodePath, outcome: OutcomeSpec,

@@ -95,16 +95,21 @@ class Checker:
         self.collector.error(code, message, node.span, hint)
         return ANY
 
-    def _mismatch(self, node: ast.Node, found: Type, expected: Type) -> None:
+    def mismatch(self, node: ast.Node, found: Type, expected: Type, field: str) -> None:
+        """Report that a record's field written at `node` does not fit the target's."""
+        self._mismatch(node, found, expected, f"field '{field}': ")
+
+    def _mismatch(self, node: ast.Node, found: Type, expected: Type, what: str = "") -> None:
         if is_optional(found) and assignable(unwrap(found), expected):
-            self._err("E206", f"value may be absent ({found.name}) where {expected.name} is "
-                      "required", node, hint="handle absence with '?? default' or assert with '!'")
+            self._err("E206", f"{what}value may be absent ({found.name}) where {expected.name} "
+                      "is required", node,
+                      hint="handle absence with '?? default' or assert with '!'")
         elif isinstance(enum := unwrap(expected), EnumT) and unwrap(found) == STRING and (
                 leaves := string_leaves(node)):
             for leaf in leaves:
                 self._enum_member(leaf, enum)
         else:
-            self._err("E205", f"expected {expected.name}, found {found.name}", node)
+            self._err("E205", f"{what}expected {expected.name}, found {found.name}", node)
 
     def _enum_member(self, node: ast.Literal, enum: EnumT) -> bool:
         if node.value in enum.values:
@@ -152,6 +157,8 @@ class Checker:
                 return self._list(node, items, scope)
             case ast.RecordLit(fields=fields):
                 return RecordT("", tuple((k, self._literal_field(v, scope)) for k, v in fields))
+            case ast.RecordUpdate():
+                return self._update(node, scope)
             case ast.Template(parts=parts):
                 for part in parts:
                     self._scalar(part, self._type(part, scope))
@@ -168,6 +175,20 @@ class Checker:
         if found == STRING and leaves:
             return EnumT(tuple(dict.fromkeys(str(leaf.value) for leaf in leaves)))
         return found
+
+    def _update(self, node: ast.RecordUpdate, scope: Scope) -> Type:
+        """A copy of a record with fields replaced or added (typed like a record literal's)."""
+        base = self._type(node.target, scope)
+        if base == ANY:
+            return ANY
+        if not isinstance(base, RecordT):
+            hint = "bind it with `require:`, or use '!'" if is_optional(base) else None
+            return self._err("E205", f"'with' needs a record, found {base.name}", node.target,
+                             hint)
+        fields = dict(base.fields)
+        for name, value in node.fields:
+            fields[name] = self._literal_field(value, scope)
+        return RecordT("", tuple(fields.items()))
 
     def _not_list(self, node: ast.Node, found: Type) -> Type:
         if found == ANY:
@@ -445,26 +466,31 @@ class Checker:
         return ListT(RecordT("", (("item", item), ("share", DECIMAL))))
 
     def _fill(self, node: ast.Call, scope: Scope) -> Type:
-        """fill(items, units: x => int, unit_value: x => number, bound: number, mode: literal
-        [, batch: x => key] [, round_by: x => key, places: int]): items taken in order
-        against a bound; [{item, units, value, first_over}] in item order."""
+        """fill(items, units: x => int, unit_value: x => number, bound: number or x => number,
+        mode: literal [, batch: x => key] [, round_by: x => key, places: int] [, after: an
+        earlier fill's result]): items taken in order against a bound;
+        [{item, units, value, cost, first_over}] in item order."""
         named = dict(node.named)
         required, optional_args = ("units", "unit_value", "bound", "mode"), ("batch", "round_by",
-                                                                              "places")
+                                                                              "places", "after")
         unknown = [k for k in named if k not in (*required, *optional_args)]
         missing = [k for k in required if k not in named]
         if len(node.args) != 1 or unknown or missing or (("round_by" in named) != (
                 "places" in named)):
             return self._err("E203", "fill(items, units: x => ..., unit_value: x => ..., "
                              "bound: ..., mode: '...' [, batch: x => ...] [, round_by: x => ..., "
-                             "places: ...])", node)
+                             "places: ...] [, after: shares])", node)
         item = self._item_type(node.args[0], scope)
         if item is None:
             return ANY
         self._expect_kind(named["units"], self._lambda(named["units"], item, scope), INT)
         self._expect_kind(named["unit_value"], self._lambda(named["unit_value"], item, scope),
                           fn.NUMBER)
-        self._expect_kind(named["bound"], self._type(named["bound"], scope), fn.NUMBER)
+        bound = named["bound"]
+        self._expect_kind(bound, self._lambda(bound, item, scope) if isinstance(
+            bound, ast.Lambda) else self._type(bound, scope), fn.NUMBER)
+        if "after" in named:
+            self._fill_after(named["after"], scope)
         self._fill_mode(named["mode"], self._type(named["mode"], scope))
         for key in ("batch", "round_by"):
             if key in named:
@@ -472,7 +498,15 @@ class Checker:
         if "places" in named:
             self.check(named["places"], scope, INT)
         return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
-                                  ("first_over", BOOL))))
+                                  ("cost", DECIMAL), ("first_over", BOOL))))
+
+    def _fill_after(self, node: ast.Node, scope: Scope) -> None:
+        found = self._type(node, scope)
+        share = fn.list_item(found)
+        if found != ANY and not (isinstance(share, RecordT) and share.field("cost") == DECIMAL
+                                 and share.field("first_over") == BOOL):
+            self._err("E205", f"after: takes the result of an earlier fill(), found {found.name}",
+                      node)
 
     def _scan(self, node: ast.Call, scope: Scope) -> Type:
         """scan(items, init, s => next): a fold; `s` is {acc, item}; the result lists the
@@ -491,10 +525,19 @@ class Checker:
                       f"value), gives {result.name}", node.args[2])
         return ListT(acc)
 
+    def _zip(self, node: ast.Call, scope: Scope) -> Type:
+        """zip(a, b): [{left, right}] pairing the items of two lists of the same length."""
+        if node.named or len(node.args) != 2:
+            return self._err("E203", "zip() takes two lists", node)
+        items = [self._item_type(arg, scope) for arg in node.args]
+        if items[0] is None or items[1] is None:
+            return ANY
+        return ListT(RecordT("", (("left", items[0]), ("right", items[1]))))
+
     def _fill_mode(self, mode: ast.Node, found: Type) -> None:
         leaves = string_leaves(mode)
-        if leaves is None and found != ANY:
-            self._err("E205", "the mode of fill() must be one of the literals "
+        if leaves is None and unwrap(found) not in (STRING, ANY):
+            self._err("E205", "the mode of fill() is text: one of "
                       f"{', '.join(fn.FILL_MODES)}", mode)
         for leaf in leaves or []:
             if leaf.value not in fn.FILL_MODES:
@@ -509,6 +552,8 @@ class Checker:
             return self._fill(node, scope)
         if name == "scan":
             return self._scan(node, scope)
+        if name == "zip":
+            return self._zip(node, scope)
         takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"

@@ -26,7 +26,7 @@ from engine.plan.model import (
     StepIR,
 )
 
-RUNTIME_NAMES = {"str": "str_", "sum": "sum_list"}
+RUNTIME_NAMES = {"str": "str_", "sum": "sum_list", "zip": "zip_"}
 GLOBALS = {"policy": "POLICY", "run": "RUN"}
 
 
@@ -78,6 +78,9 @@ class ExprGen:
                 return "[" + ", ".join(self(i) for i in items) + "]"
             case ast.RecordLit(fields=fields):
                 return "{" + ", ".join(f"{k!r}: {self(v)}" for k, v in fields) + "}"
+            case ast.RecordUpdate(target=target, fields=fields):
+                return "{**" + self(target) + "".join(f", {k!r}: {self(v)}" for k, v in fields) \
+                    + "}"
             case ast.Template(parts=parts):
                 return "rt.concat(" + ", ".join(self(p) for p in parts) + ")" if parts else "''"
         raise AssertionError(f"cannot generate {type(node).__name__}")
@@ -142,9 +145,12 @@ class ExprGen:
             assert isinstance(function, ast.Lambda)
             return f"[{self(function.body)} for {py_name(function.param)} in {source}]"
         places = self(named["places"]) if "places" in named else "None"
+        after = self(named["after"]) if "after" in named else "None"
+        bound = per_item("bound") if isinstance(named["bound"], ast.Lambda) \
+            else self(named["bound"])
         return (f"rt.fill({source}, {per_item('units')}, {per_item('unit_value')}, "
-                f"{self(named['bound'])}, {self(named['mode'])}, {per_item('batch')}, "
-                f"{per_item('round_by')}, {places})")
+                f"{bound}, {self(named['mode'])}, {per_item('batch')}, "
+                f"{per_item('round_by')}, {places}, {after})")
 
     def _lookup(self, node: ast.Call) -> str:
         assert isinstance(node.args[0], ast.Name)
@@ -263,6 +269,9 @@ class ModuleGen:
         add("}", mapping.span, 1)
 
     def _emit(self, emit: EmitIR, indent: int) -> None:
+        if emit.whole is not None:
+            self.source.add(f"{py_name('__emitted')} = {self.expr(emit.whole.node)}",
+                            emit.whole.span, indent)
         record = self._record(emit.target, emit.fields)
         self.source.add(f"OUT.emit({emit.target!r}, {record})", emit.span, indent)
 
@@ -271,9 +280,14 @@ class ModuleGen:
             else "None"
         amounts = "".join(f", {self.expr(e.node)}" if e else ", None"
                           for e in (exception.old_amount, exception.new_amount))
+        source = ""
+        if exception.source_entity is not None and exception.source_id is not None:
+            source = (f", source=({self.expr(exception.source_entity.node)}, "
+                      f"{self.expr(exception.source_id.node)})")
         self.source.add(
             f"OUT.exception({exception.code!r}, {self.expr(exception.message.node)}, "
-            f"{line_id}, {exception.field!r}, {self.rule_id!r}{amounts})", exception.span, indent)
+            f"{line_id}, {exception.field!r}, {self.rule_id!r}{amounts}{source})",
+            exception.span, indent)
 
     def _outcome(self, step: StepIR, indent: int) -> None:
         for emit in step.emits:

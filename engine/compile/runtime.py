@@ -188,6 +188,10 @@ def to_decimal(value: Any) -> Decimal:
     return result
 
 
+def minor_unit(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def to_int(value: Any) -> int:
     number = to_decimal(value)
     if number != number.to_integral_value():
@@ -344,6 +348,13 @@ def compact(items: Iterable[Any]) -> list[Any]:
     return [item for item in items if item is not None]
 
 
+def zip_(left: Sequence[Any], right: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pairs of the items of two lists of the same length, in order."""
+    if len(left) != len(right):
+        raise RuleError(f"zip() of lists of different lengths ({len(left)} and {len(right)})")
+    return [{"left": a, "right": b} for a, b in zip(left, right, strict=True)]
+
+
 def last(items: Sequence[Any]) -> Any:
     return items[-1] if items else None
 
@@ -374,13 +385,23 @@ def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Deci
 
 
 class _Taking:
-    """What fill() has taken so far: the bound left, and per rounding group the exact sum."""
+    """What fill() has taken so far: the total cost, and per rounding group the exact sum.
+    Item k may take while the total stays within its own bound."""
 
-    def __init__(self, bound: Decimal | int, groups: Sequence[Any] | None,
-                 places: int | None) -> None:
-        self.left = Decimal(bound)
+    def __init__(self, bounds: Sequence[Decimal], groups: Sequence[Any] | None,
+                 places: int | None, after: Sequence[dict[str, Any]] | None) -> None:
+        self.bounds = bounds
         self.groups, self.places = groups, places
+        self.used = Decimal(0)
         self.sums: dict[Any, Decimal] = {}
+        for share in after or ():
+            self.used += share["cost"]
+            if share.get(_GROUP) is not None:
+                self.sums[share[_GROUP]] = self.sums.get(share[_GROUP], Decimal(0)) \
+                    + share["value"]
+
+    def left(self, k: int) -> Decimal:
+        return self.bounds[k] - self.used
 
     def cost(self, k: int, value: Decimal, sums: dict[Any, Decimal] | None = None) -> Decimal:
         """What taking `value` of item k adds to the rounded totals of its group."""
@@ -396,9 +417,16 @@ class _Taking:
             target[self.groups[k]] = target.get(self.groups[k], Decimal(0)) + value
 
 
+# How fill() takes items against its bound: whole items until one does not fit, which is
+# taken in part (then nothing); every item that fits whole; or whole batches only.
+FILL_MODES = ("partial_then_stop", "whole_items", "whole_batches")
+_GROUP = "_group"  # a share's rounding group, read by a later fill(after: ...)
+
+
 def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decimal | int],
-         bound: Decimal | int, mode: str, batches: Sequence[Any] | None = None,
-         groups: Sequence[Any] | None = None, places: int | None = None
+         bound: Decimal | int | Sequence[Decimal | int], mode: str,
+         batches: Sequence[Any] | None = None, groups: Sequence[Any] | None = None,
+         places: int | None = None, after: Sequence[dict[str, Any]] | None = None
          ) -> list[dict[str, Any]]:
     """Take items, in the order given, against a bound on their value (units x unit value).
 
@@ -408,22 +436,32 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     same batch are taken all together if their total fits, else none of them. `first_over`
     marks the first item not taken whole (per batch, for whole_batches).
 
-    With groups and places, an item costs what it adds to its group's total rounded to
-    places (half up), so the rounded totals, not only the exact values, stay in the bound."""
-    state = _Taking(bound, groups, places)
+    The bound is one number, or one per item (the total taken, that item included, stays
+    within the item's own bound; after a partial take, only a later item with a higher bound
+    is taken again). With groups and places, an item costs what it adds to its
+    group's total rounded to places (half up), so the rounded totals, not only the exact
+    values, stay in the bound. `after` continues from an earlier fill's shares: what they
+    took counts against the bound and their groups' totals."""
+    if mode not in FILL_MODES:
+        raise RuleError(f"'{mode}' is not a fill mode ({', '.join(FILL_MODES)})")
+    bounds = [Decimal(bound)] * len(items) if isinstance(bound, (Decimal, int)) \
+        else [Decimal(b) for b in bound]
+    state = _Taking(bounds, groups, places, after)
     prices = [Decimal(v) for v in unit_values]
     taken = [0] * len(items)
+    costs = [Decimal(0)] * len(items)
     first_over = [False] * len(items)
     if mode == "whole_batches":
-        _fill_batches(state, units, prices, batches, taken, first_over)
+        _fill_batches(state, units, prices, batches, taken, costs, first_over)
     else:
-        _fill_items(state, units, prices, mode, taken, first_over)
-    return [{"item": item, "units": taken[k], "value": taken[k] * prices[k],
-             "first_over": first_over[k]} for k, item in enumerate(items)]
+        _fill_items(state, units, prices, mode, taken, costs, first_over)
+    return [{"item": item, "units": taken[k], "value": taken[k] * prices[k], "cost": costs[k],
+             "first_over": first_over[k], _GROUP: groups[k] if groups is not None else None}
+            for k, item in enumerate(items)]
 
 
 def _fill_batches(state: _Taking, units: Sequence[int], prices: list[Decimal],
-                  batches: Sequence[Any] | None, taken: list[int],
+                  batches: Sequence[Any] | None, taken: list[int], costs: list[Decimal],
                   first_over: list[bool]) -> None:
     keys = batches if batches is not None else [None] * len(units)
     start = 0
@@ -431,26 +469,34 @@ def _fill_batches(state: _Taking, units: Sequence[int], prices: list[Decimal],
         end = start
         while end < len(units) and keys[end] == keys[start]:
             end += 1
-        trial, total = dict(state.sums), Decimal(0)
+        trial, total, fits = dict(state.sums), Decimal(0), True
+        trial_costs = []
         for k in range(start, end):
-            total += state.cost(k, units[k] * prices[k], trial)
+            trial_costs.append(state.cost(k, units[k] * prices[k], trial))
+            total += trial_costs[-1]
             state.take(k, units[k] * prices[k], trial)
-        if total <= state.left:
-            state.left -= total
+            fits = fits and total <= state.left(k)
+        if fits:
+            state.used += total
             state.sums = trial
             taken[start:end] = units[start:end]
+            costs[start:end] = trial_costs
         else:
             first_over[start] = True
         start = end
 
 
 def _fill_items(state: _Taking, units: Sequence[int], prices: list[Decimal], mode: str,
-                taken: list[int], first_over: list[bool]) -> None:
+                taken: list[int], costs: list[Decimal], first_over: list[bool]) -> None:
     marked = False
+    stopped_at: Decimal | None = None  # partial_then_stop: the bound that stopped the taking
     for k, (count, price) in enumerate(zip(units, prices, strict=True)):
+        if count == 0 or (stopped_at is not None and state.bounds[k] <= stopped_at):
+            continue
         cost = state.cost(k, count * price)
-        if cost <= state.left:
-            taken[k], state.left = count, state.left - cost
+        if cost <= state.left(k):
+            taken[k], costs[k] = count, cost
+            state.used += cost
             state.take(k, count * price)
             continue
         if not marked:
@@ -458,19 +504,21 @@ def _fill_items(state: _Taking, units: Sequence[int], prices: list[Decimal], mod
         if mode == "partial_then_stop":
             part = _most_units(state, k, count, price)
             taken[k] = part
-            state.left -= state.cost(k, part * price)
+            costs[k] = state.cost(k, part * price)
+            state.used += costs[k]
             state.take(k, part * price)
-            return
+            stopped_at = state.bounds[k]
 
 
 def _most_units(state: _Taking, k: int, count: int, price: Decimal) -> int:
     """The most whole units of item k whose cost still fits what is left."""
     if price <= 0:
         return count
-    part: int = min(int(state.left // price), count)
-    while part > 0 and state.cost(k, part * price) > state.left:
+    left = state.left(k)
+    part: int = max(min(int(left // price), count), 0)
+    while part > 0 and state.cost(k, part * price) > left:
         part -= 1
-    while part < count and state.cost(k, (part + 1) * price) <= state.left:
+    while part < count and state.cost(k, (part + 1) * price) <= left:
         part += 1
     return part
 

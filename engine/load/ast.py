@@ -84,6 +84,14 @@ class RecordLit(Node):
 
 
 @dataclass(frozen=True)
+class RecordUpdate(Node):
+    """`target with {field: value, ...}`: a copy of a record with fields replaced or added."""
+
+    target: Node
+    fields: tuple[tuple[str, Node], ...]
+
+
+@dataclass(frozen=True)
 class Template(Node):
     """A message template: literal text and embedded {expression} parts, joined as text."""
 
@@ -111,6 +119,8 @@ def children(node: Node) -> tuple[Node, ...]:
             return items
         case RecordLit(fields=fields):
             return tuple(value for _, value in fields)
+        case RecordUpdate(target=t, fields=fields):
+            return (t, *(value for _, value in fields))
     return ()
 
 

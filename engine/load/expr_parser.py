@@ -135,6 +135,9 @@ class _ToAst(Transformer[Token, ast.Node]):
     def record_lit(self, meta: Any, items: list[Any]) -> ast.Node:
         return ast.RecordLit(self._span(meta), tuple(i for i in items if i is not None))
 
+    def record_update(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.RecordUpdate(self._span(meta), items[0], tuple(items[1:]))
+
     def pair(self, meta: Any, items: list[Any]) -> tuple[str, ast.Node]:
         return (str(items[0]), items[1])
 

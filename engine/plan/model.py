@@ -62,13 +62,19 @@ class ExceptionIR:
     span: Span
     old_amount: Expr | None = None
     new_amount: Expr | None = None
+    source_entity: Expr | None = None  # with source_id: the record it is about
+    source_id: Expr | None = None
 
 
 @dataclass(frozen=True)
 class EmitIR:
+    """Records into one target. With `whole`, that expression gives the record once and each
+    field reads it (as `__emitted.<field>`)."""
+
     target: str
     fields: tuple[tuple[str, Expr], ...]
     span: Span
+    whole: Expr | None = None
 
 
 @dataclass(frozen=True)

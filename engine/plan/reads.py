@@ -4,17 +4,22 @@ and revision) through its sort, so a record spilled to disk costs what the rules
 from __future__ import annotations
 
 from engine.load import ast
-from engine.plan.model import EntityIR, Expr, GroupRuleIR, Plan, RecordRuleIR, StepIR
+from engine.plan.model import EmitIR, EntityIR, Expr, GroupRuleIR, Plan, RecordRuleIR, StepIR
+
+
+def _emit_exprs(emit: EmitIR) -> list[Expr]:
+    return [emit.whole] if emit.whole is not None else [e for _, e in emit.fields]
 
 
 def _step_exprs(step: StepIR) -> list[Expr]:
     found = [e for _, e in (*step.lets, *step.requires)]
     found += [step.when] if step.when else []
     for emit in step.emits:
-        found += [e for _, e in emit.fields]
+        found += _emit_exprs(emit)
     if step.exception is not None:
-        found.append(step.exception.message)
-        found += [step.exception.contract_line_id] if step.exception.contract_line_id else []
+        x = step.exception
+        found += [e for e in (x.message, x.contract_line_id, x.old_amount, x.new_amount,
+                              x.source_entity, x.source_id) if e is not None]
     if step.otherwise is not None:
         found += _step_exprs(step.otherwise)
     return found
@@ -25,7 +30,7 @@ def _rule_exprs(rule: RecordRuleIR | GroupRuleIR) -> list[Expr]:
         return [e for step in rule.steps for e in _step_exprs(step)]
     found = [e for _, e in (*rule.by, *rule.lets)] + ([rule.each[1]] if rule.each else [])
     found += [a.argument for a in rule.aggregates if a.argument is not None]
-    return found + [e for emit in rule.emits for _, e in emit.fields]
+    return found + [e for emit in rule.emits for e in _emit_exprs(emit)]
 
 
 def fields_read(plan: Plan, entity: EntityIR) -> tuple[str, ...]:

@@ -90,9 +90,14 @@ class Sink:
 
     def exception(self, code: str, message: str, contract_line_id: str | None = None,
                   field_name: str | None = None, rule_id: str | None = None,
-                  old_amount: Decimal | None = None, new_amount: Decimal | None = None) -> None:
+                  old_amount: Decimal | None = None, new_amount: Decimal | None = None,
+                  source: tuple[str, str] | None = None) -> None:
+        """An exception about the record being processed, or about `source` (entity, id),
+        an item the rule names (read from the same input)."""
         spec = self.codes[code]
         origin = self.origin or Origin("(none)", "(none)")
+        if source is not None:
+            origin = origin._replace(entity=source[0], source_id=source[1])
         if spec.severity == "error":
             self._failed = True
         self.outputs["exception"].add(self._complete(self.entities["exception"], {

@@ -10,6 +10,11 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 SPEC_FORMAT = 1
 Expr = Annotated[str, Field(description="An expression of the billsync expression language.")]
 Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Emits = Annotated[
+    dict[str, dict[str, Expr] | Expr],
+    Field(description="Per target entity or stream: its fields one by one, or one expression "
+          "giving the whole record (e.g. `item with {minutes: taken}`)."),
+]
 
 
 class _Spec(BaseModel):
@@ -78,6 +83,10 @@ class ExceptionSpec(BaseModel):
     field: str | None = None
     old_amount: Expr | None = Field(default=None, description="For a re-pricing: before.")
     new_amount: Expr | None = Field(default=None, description="For a re-pricing: after.")
+    source_entity: Expr | None = Field(
+        default=None, description="The record the exception is about, when not the one being "
+        "processed (e.g. an item of a group); with source_id.")
+    source_id: Expr | None = None
 
 
 class StepSpec(BaseModel):
@@ -91,7 +100,7 @@ class StepSpec(BaseModel):
         default=None, description="Bind a present value; when absent, the `else` outcome runs."
     )
     else_: OutcomeSpec | None = Field(default=None, alias="else")
-    emit: dict[str, dict[str, Expr]] | None = None
+    emit: Emits | None = None
     stop: bool | None = Field(default=None, description="End the record after this step "
                               "(exceptions do unless stop: false, for notices).")
     exception: ExceptionSpec | None = None
@@ -103,7 +112,7 @@ class OutcomeSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     exception: ExceptionSpec | None = None
     exclude: str | None = None
-    emit: dict[str, dict[str, Expr]] | None = None
+    emit: Emits | None = None
 
 
 class RecordRuleSpec(BaseModel):
@@ -123,7 +132,7 @@ class EmitEachSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     for_: Ident = Field(alias="for", description="The name of the current element.")
     in_: Expr = Field(alias="in", description="The list to go through.")
-    emit: dict[str, dict[str, Expr]]
+    emit: Emits
 
 
 class GroupRuleSpec(BaseModel):
@@ -138,7 +147,7 @@ class GroupRuleSpec(BaseModel):
     by: dict[str, Expr]
     aggregate: dict[str, Expr] = Field(default_factory=dict)
     let: dict[str, Expr] = Field(default_factory=dict)
-    emit: dict[str, dict[str, Expr]] = Field(default_factory=dict)
+    emit: Emits = Field(default_factory=dict)
     emit_each: EmitEachSpec | None = None
 
 

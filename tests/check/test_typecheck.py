@@ -64,6 +64,11 @@ def typed(text: str) -> tuple[Type, list[str]]:
     ("datetime('2025-01-02T10:00:00Z') > datetime('2025-01-01T10:00:00Z')", BOOL),
     ("add_days(period_end('2025-02'), 30)", DATE),
     ("{lines: [{amount: 1.5}], total: 1.5}.lines", ListT(RecordT("", (("amount", DECIMAL),)))),
+    ("({a: 1, b: 'x'} with {a: 2, c: true}).c", BOOL),
+    ("({a: 1, b: 'x'} with {a: 2}).a", INT),
+    ("(entry with {minutes: 30}).minutes", INT),
+    ("zip([1], ['a'])", ListT(RecordT("", (("left", INT), ("right", STRING))))),
+    ("minor_unit('JPY')", DECIMAL),
 ])
 def test_well_typed_expressions(text: str, expected: Type) -> None:
     """Types follow the rules: int/int division is decimal, ?? removes absence, enums stay enums."""
@@ -96,6 +101,9 @@ def test_lookups_return_an_optional_entity_record() -> None:
     ("entry.minutes!", "E205"),
     ("money(1, 'USD') + 1", "E205"),
     ("money(1, 'USD') * money(2, 'USD')", "E205"),
+    ("entry.minutes with {a: 1}", "E205"),
+    ("lookup(project, id: 'p') with {name: 'x'}", "E205"),
+    ("zip([1])", "E203"),
 ])
 def test_type_errors_have_stable_codes(text: str, code: str) -> None:
     """Each kind of mistake has its own stable diagnostic code."""
@@ -121,3 +129,16 @@ def test_unknown_fields_suggest_the_closest_name() -> None:
     Checker(catalog(), collector).check(node, Scope({"entry": entry.record}))
     [diagnostic] = collector.diagnostics
     assert diagnostic.hint == "did you mean 'work_date'?"
+
+
+def test_with_copies_a_record_replacing_and_adding_fields() -> None:
+    """`r with {...}` keeps every field of r; replaced and added ones are typed like a record
+    literal's (text that can only be literals is an enum of them)."""
+    found, codes = typed("entry with {minutes: 30, note: 'split', status: 'held'}")
+    assert codes == []
+    assert isinstance(found, RecordT)
+    entry = catalog().get("time_entry")
+    assert entry is not None
+    assert tuple(found.field_names) == (*entry.record.field_names, "note")
+    assert found.field("minutes") == INT
+    assert found.field("status") == EnumT(("held",))

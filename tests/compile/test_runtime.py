@@ -115,3 +115,32 @@ def test_fill_with_rounding_groups_bounds_the_rounded_totals() -> None:
     shares = rt.fill(["a", "b", "c"], [1, 1, 1], [minute] * 3, D("0.05"), "partial_then_stop",
                      None, ["A", "B", "C"], 2)
     assert [s["units"] for s in shares] == [1, 1, 0]
+
+
+def test_fill_with_a_bound_per_item_lets_a_raised_bound_take_again() -> None:
+    """Each item is taken against its own bound; after a partial take, only an item with a
+    higher bound takes again (a cap raised by a later contract version)."""
+    shares = rt.fill(["a", "b", "c", "d"], [60, 60, 60, 60], [D(1)] * 4, [D(90), D(90), D(200),
+                     D(200)], "partial_then_stop")
+    assert [s["units"] for s in shares] == [60, 30, 60, 50]
+    assert [s["cost"] for s in shares] == [D(60), D(30), D(60), D(50)]
+    shares = rt.fill(["a", "b", "c"], [60, 60, 60], [D(1)] * 3, D(90), "partial_then_stop")
+    assert [s["units"] for s in shares] == [60, 30, 0]
+
+
+def test_fill_after_continues_from_an_earlier_fill() -> None:
+    """What an earlier fill took counts against the bound and its rounding groups."""
+    first = rt.fill(["a"], [60], [D(1)], D(100), "whole_items")
+    second = rt.fill(["b", "c"], [30, 30], [D(1)] * 2, D(100), "whole_items", after=first)
+    assert [s["units"] for s in second] == [30, 0]
+    minute = D(1) / 60
+    first = rt.fill(["a"], [1], [minute], D(1), "whole_items", None, ["A"], 2)
+    second = rt.fill(["b"], [1], [minute], D(1), "whole_items", None, ["A"], 2, first)
+    assert second[0]["cost"] == D("0.01")  # 0.02 rounded for one minute, 0.03 for two
+
+
+def test_fill_rejects_an_unknown_mode_and_zip_unequal_lists() -> None:
+    with pytest.raises(rt.RuleError):
+        rt.fill(["a"], [1], [D(1)], D(1), "greedy")
+    with pytest.raises(rt.RuleError):
+        rt.zip_([1], [])
