@@ -1,5 +1,5 @@
-"""The `billsync` command line. Verbs: check, plan, compile, run, test, lineage, graph,
-schemas. Exit codes: 0 success, 1 problems found (errors, failed tests), 2 bad usage."""
+"""The `billsync` command line. Verbs: check, plan, compile, run, explain, test, lineage,
+graph, schemas. Exit codes: 0 success, 1 problems found (errors, failed tests), 2 bad usage."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 import engine
+from engine import explain as explain_view
 from engine import lineage as lineage_view
 from engine.errors import BillsyncError, Diagnostic
 from engine.render import counts, render
@@ -28,6 +29,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds billsync.yaml).")]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+RUN_INPUTS = "run_inputs.json"
 
 
 class Format(StrEnum):
@@ -119,11 +121,53 @@ def run(project: ProjectArg,
         raise typer.Exit(2)
     program = engine.compile(_plan(project))
     result = engine.run(program, data, out_dir, through)
+    # Where this run's inputs were, for `billsync explain OUT_DIR` (machine-specific paths).
+    (out_dir / RUN_INPUTS).write_text(json.dumps(
+        {"project": str(project.resolve()), "data": str(data.resolve()), "through": through},
+        indent=2) + "\n")
     if not quiet:
         print_summary(result, out)
         out.print(f"wrote {len(result.files)} files to {out_dir}", markup=False)
     if not result.reconciles:
         raise typer.Exit(1)
+
+
+@app.command()
+def explain(out_dir: Annotated[Path, typer.Argument(help="The output folder of a run.")],
+            entity: Annotated[str, typer.Argument(help="An output entity, e.g. invoice_line.")],
+            record_id: Annotated[str, typer.Argument(metavar="ID", help="The record's id.")],
+            project: Annotated[Path | None, typer.Option(
+                help="The project (default: the run's).")] = None,
+            data: Annotated[Path | None, typer.Option(
+                help="The input folder (default: the run's).")] = None,
+            as_json: Annotated[bool, typer.Option("--json", help="The derivation as JSON.")]
+            = False) -> None:
+    """How an output record was derived: the input records it came from, every rule applied,
+    and each intermediate value with the YAML line that computed it."""
+    try:
+        summary = json.loads((out_dir / "run_summary.json").read_text())
+        inputs = json.loads((out_dir / RUN_INPUTS).read_text()) \
+            if (out_dir / RUN_INPUTS).exists() else {}
+    except (OSError, json.JSONDecodeError) as problem:
+        err.print(f"{out_dir}: not the output folder of a run ({problem})", markup=False)
+        raise typer.Exit(2) from None
+    project = project or (Path(inputs["project"]) if "project" in inputs else None)
+    data = data or (Path(inputs["data"]) if "data" in inputs else None)
+    if project is None or data is None:
+        err.print("give --project and --data: this run did not record them", markup=False)
+        raise typer.Exit(2)
+    plan = _plan(project)
+    if plan.spec_version != summary.get("spec_version"):
+        err.print(f"the spec changed since this run ({summary.get('spec_version')}, now "
+                  f"{plan.spec_version}); run it again, then explain", markup=False)
+        raise typer.Exit(1)
+    try:
+        step = explain_view.explain(plan, data, summary.get("through"), entity, record_id)
+    except explain_view.ExplainError as problem:
+        err.print(str(problem), markup=False)
+        raise typer.Exit(1) from None
+    out.print(explain_view.to_json(step) if as_json else explain_view.render(step),
+              markup=False, end="")
 
 
 @app.command()

@@ -206,11 +206,19 @@ def _describe(node: ast.Node) -> str:
 
 
 class ModuleGen:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, trace: bool = False) -> None:
         self.plan = plan
         self.source = Source()
         self.expr = ExprGen(self.source)
         self.rule_id = ""  # the rule being generated
+        # Trace mode (billsync explain): every binding and group member is also reported to
+        # TRACE. Off for runs, so the code that runs is the code one reads.
+        self.trace = trace
+
+    def _traced(self, name: str, span: Span, indent: int) -> None:
+        if self.trace:
+            where = f"{span.file}:{span.line}"
+            self.source.add(f"TRACE.bind({name!r}, {py_name(name)}, {where!r})", span, indent)
 
     def _record(self, target: str, fields: tuple[tuple[str, Expr], ...]) -> str:
         """A record literal. Output records are complete: every field of the entity in its
@@ -226,6 +234,7 @@ class ModuleGen:
     def _bindings(self, bindings: tuple[tuple[str, Expr], ...], indent: int) -> None:
         for name, expr in bindings:
             self.source.add(f"{py_name(name)} = {self.expr(expr.node)}", expr.span, indent)
+            self._traced(name, expr.span, indent)
 
     def mapping(self, mapping: MappingIR) -> None:
         add = self.source.add
@@ -304,6 +313,7 @@ class ModuleGen:
         self._bindings(step.lets, 1)
         for name, expr in step.requires:
             add(f"{py_name(name)} = {self.expr(expr.node)}", expr.span, 1)
+            self._traced(name, expr.span, 1)
             add(f"if {py_name(name)} is None:", expr.span, 1)
             assert step.otherwise is not None
             self._outcome(step.otherwise, 2)
@@ -339,6 +349,8 @@ class ModuleGen:
         add(f"def group_{rule.id}_add({var}):", rule.span)
         add("key = (" + "".join(f"{self.expr(e.node)}, " for _, e in rule.by) + ")",
             rule.span, 1)
+        if self.trace:
+            add(f"TRACE.member({rule.id!r}, key, {var})", rule.span, 1)
         add(f"acc = GROUPS_{rule.id}.get(key)", rule.span, 1)
         add("if acc is None:", rule.span, 1)
         add(f"acc = GROUPS_{rule.id}[key] = ["
@@ -353,12 +365,15 @@ class ModuleGen:
             add(f"{py_name(name)} = key[{position}]", expr.span, 1)
         for position, aggregate in enumerate(rule.aggregates):
             add(f"{py_name(aggregate.name)} = acc[{position}]", aggregate.span, 1)
+            self._traced(aggregate.name, aggregate.span, 1)
         self._bindings(rule.lets, 1)
         indent = 1
         if rule.each is not None:
             name, items = rule.each
             self.source.add(f"for {py_name(name)} in {self.expr(items.node)}:", items.span, 1)
             indent = 2
+            if self.trace:
+                add(f"TRACE.element({name!r}, {py_name(name)})", items.span, indent)
         for emit in rule.emits:
             self._emit(emit, indent)
 
@@ -378,7 +393,7 @@ class ModuleGen:
             self.source.add(statement, span, 1)
 
     def module(self) -> Source:
-        body = ModuleGen(self.plan)
+        body = ModuleGen(self.plan, self.trace)
         generate_validators(body.source, self.plan)
         for mapping in self.plan.mappings:
             body.mapping(mapping)
@@ -401,5 +416,5 @@ class ModuleGen:
         return head
 
 
-def generate(plan: Plan) -> Source:
-    return ModuleGen(plan).module()
+def generate(plan: Plan, trace: bool = False) -> Source:
+    return ModuleGen(plan, trace).module()

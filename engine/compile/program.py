@@ -32,7 +32,7 @@ class GroupFunctions:
 class Program:
     """The generated module of one Plan, compiled once; its functions by rule and mapping id."""
 
-    def __init__(self, plan: Plan, source: Source) -> None:
+    def __init__(self, plan: Plan, source: Source, tracer: object = None) -> None:
         self.plan = plan
         self.source = source
         self.filename = f"<billsync {plan.name} {plan.spec_version}>"
@@ -43,6 +43,7 @@ class Program:
         self.namespace: dict[str, Any] = {
             "__builtins__": SAFE_BUILTINS,
             "rt": runtime, "IDX": {}, "POLICY": dict(plan.policies), "RUN": {}, "OUT": None,
+            "TRACE": tracer,
         }
         exec(code, self.namespace)
 
@@ -113,5 +114,6 @@ class Program:
         return "\n".join(out) + "\n"
 
 
-def compile_plan(plan: Plan) -> Program:
-    return Program(plan, generate(plan))
+def compile_plan(plan: Plan, tracer: object = None) -> Program:
+    """Compile a Plan; with a tracer (see engine.run.trace), in trace mode, reporting to it."""
+    return Program(plan, generate(plan, trace=tracer is not None), tracer)

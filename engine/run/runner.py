@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import functools
 import gc
 import json
 import operator
@@ -28,6 +29,7 @@ from engine.plan.reads import fields_read
 from engine.run.records import decimals_of, dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
 from engine.run.store import SortedRuns
+from engine.run.trace import Tracer, TracingSink
 
 FAR_FUTURE = "9999-12"
 # Failures of generated code on one record; anything else is a bug of the engine and stops.
@@ -86,13 +88,17 @@ def iter_output(name: str, store: SortedRuns[Record]) -> Iterator[Record]:
 
 class Runner:
     def __init__(self, program: Program, data_dir: Path, through: str | None = None,
-                 chunk: int = CHUNK) -> None:
+                 chunk: int = CHUNK, tracer: Tracer | None = None) -> None:
         self.program = program
         self.plan = program.plan
         self.data_dir = data_dir
         self.through = through
         self.chunk = chunk
-        self.sink = Sink(self.plan, chunk)
+        # With a tracer (billsync explain), every invocation is recorded; the program must
+        # then be compiled in trace mode, reporting to the same tracer.
+        self.tracer = tracer
+        self.sink = Sink(self.plan, chunk) if tracer is None else _tracing_sink(
+            self.plan, chunk, tracer)
         self.tallies: dict[str, Tally] = {}
         self._tally_of: dict[str, Tally] = {}  # by file name, as records carry it
         self.entities = {e.name: e for e in self.plan.entities}
@@ -257,6 +263,8 @@ class Runner:
             consumer: Callable[[Record], None]
             if isinstance(rule, RecordRuleIR):
                 consumer = self.program.record_rule(rule.id)
+                if self.tracer is not None:
+                    consumer = functools.partial(self.tracer.call, rule.id, consumer)
             else:
                 consumer = self.program.group_rule(rule).add
             sink.consumers.setdefault(rule.input, []).append(consumer)
@@ -272,7 +280,10 @@ class Runner:
             for row in tables.get(entity.name, []):
                 ident = key(row)
                 text = runtime.key(*ident) if isinstance(ident, tuple) else runtime.text(ident)
-                self.sink.begin(Origin(entity.name, text))
+                origin = Origin(entity.name, text)
+                self.sink.begin(origin)
+                if self.tracer is not None:
+                    self.tracer.source(row, origin)
                 for consume in consumers:
                     self._guarded(consume, row)
                 self.sink.origin = None
@@ -285,7 +296,10 @@ class Runner:
             consumers = sink.consumers.get(entity.name, ())
             first_key = entity.key[0]
             for record, file in self.records(entity):
-                sink.begin(Origin(entity.name, str(record[first_key]), file))
+                origin = Origin(entity.name, str(record[first_key]), file)
+                sink.begin(origin)
+                if self.tracer is not None:
+                    self.tracer.source(record, origin)
                 try:
                     for consume in consumers:
                         consume(record)
@@ -300,9 +314,11 @@ class Runner:
             functions = self.program.group_rule(rule)
             groups = dict(functions.groups)
             functions.groups.clear()
+            emit = functions.emit if self.tracer is None else functools.partial(
+                self.tracer.call_group, rule.id, functions.emit)
             for key in sorted(groups, key=runtime.sort_key):
                 self.sink.begin(Origin(rule.input, runtime.key(*key)))
-                self._guarded(functions.emit, key, groups[key])
+                self._guarded(emit, key, groups[key])
                 self.sink.origin = None
 
     # -- outbound ----------------------------------------------------------------------------
@@ -335,6 +351,12 @@ class Runner:
             self.flush_groups()
             payloads = self.outbound()
         return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through)
+
+
+def _tracing_sink(plan: Plan, chunk: int, tracer: Tracer) -> Sink:
+    sink = TracingSink(plan, chunk)
+    sink.tracer = tracer
+    return sink
 
 
 @contextlib.contextmanager
