@@ -213,6 +213,9 @@ def _northwind_faults(rng: random.Random) -> list[str]:
     variant(2_500_000_005)
     variant(2_500_000_006, hours=Decimal("2.00"), updated_at="2025-02-03T18:00:00Z")
     variant(2_500_000_006, hours=Decimal("3.50"), updated_at="2025-02-04T09:30:00Z")
+    # Worked in February, approved in March: billed in March, February's invoice unchanged.
+    variant(2_500_000_008, spent_date="2025-02-26", hours=Decimal("4.00"),
+            updated_at="2025-03-03T10:00:00Z")
     lines.append('{"id": 2500000007, "spent_date": "2025-02-10", "hours": ')  # truncated JSON
     return lines
 
@@ -259,10 +262,14 @@ def _northwind_reference() -> dict[str, list[dict[str, Any]]]:
                                 "currency": ccy})
         data["crosswalk"].append({"system": "harvest", "entity": "project",
                                   "external_id": str(harvest), "canonical_id": project})
-    # Acme's data project is capped; its ERP line marks expenses up and re-prices on amendment.
-    for line in data["contract_line"]:
+    # Acme's data project is capped, and from March a re-rating amendment raises the cap: what
+    # the old cap left over is billed in March. Its ERP line marks expenses up.
+    for line in list(data["contract_line"]):
         if line["id"] == "L-ACME-DATA":
-            line.update(nte_amount="50000.00", cap_overflow="split")
+            line.update(nte_amount="35000.00", cap_overflow="split")
+            data["contract_line"].append(dict(line, version=2, effective_from="2025-03-01",
+                                              nte_amount="60000.00",
+                                              amendment_mode="rerate_unbilled"))
         if line["id"] == "L-ACME-ERP":
             line.update(expense_markup_pct="10", expense_markup_scope="line")
         if line["id"] == "L-GLOBEX-CRM":
@@ -289,6 +296,12 @@ def _northwind_events(rng: random.Random) -> dict[str, list[dict[str, Any]]]:
                          "amount": str(amount), "currency": ccy,
                          "category": rng.choice(["travel", "hotel", "meals"]),
                          "billable": rng.random() < 0.9, "status": "approved"})
+    # Expenses on the capped line count against its cap with its time.
+    for index, (day, amount) in enumerate((("2025-01-21", "1240.00"), ("2025-02-19", "385.50"))):
+        expenses.append({"id": f"EXP-5{index:02d}", "project_id": "P-ACME-DATA",
+                         "contract_line_id": "L-ACME-DATA", "date": day, "amount": amount,
+                         "currency": "USD", "category": "travel", "billable": True,
+                         "status": "approved"})
     # No GBP/USD rate is published: this one cannot be converted (NO_FX_RATE).
     expenses.append({"id": "EXP-900", "project_id": "P-ACME-ERP", "date": "2025-02-12",
                      "amount": "86.40", "currency": "GBP", "category": "travel",

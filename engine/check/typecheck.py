@@ -467,19 +467,19 @@ class Checker:
 
     def _fill(self, node: ast.Call, scope: Scope) -> Type:
         """fill(items, units: x => int, unit_value: x => number, bound: number or x => number,
-        mode: literal [, batch: x => key] [, round_by: x => key, places: int] [, after: an
-        earlier fill's result]): items taken in order against a bound;
-        [{item, units, value, cost, first_over}] in item order."""
+        mode: literal [, batch: x => key] [, round_by: x => key, places: int] [, retry: x =>
+        other terms or null]): items taken in order against a bound;
+        [{item, units, value, cost, retried, first_over}] in item order."""
         named = dict(node.named)
         required, optional_args = ("units", "unit_value", "bound", "mode"), ("batch", "round_by",
-                                                                              "places", "after")
+                                                                              "places", "retry")
         unknown = [k for k in named if k not in (*required, *optional_args)]
         missing = [k for k in required if k not in named]
         if len(node.args) != 1 or unknown or missing or (("round_by" in named) != (
                 "places" in named)):
             return self._err("E203", "fill(items, units: x => ..., unit_value: x => ..., "
                              "bound: ..., mode: '...' [, batch: x => ...] [, round_by: x => ..., "
-                             "places: ...] [, after: shares])", node)
+                             "places: ...] [, retry: x => ...])", node)
         item = self._item_type(node.args[0], scope)
         if item is None:
             return ANY
@@ -489,8 +489,8 @@ class Checker:
         bound = named["bound"]
         self._expect_kind(bound, self._lambda(bound, item, scope) if isinstance(
             bound, ast.Lambda) else self._type(bound, scope), fn.NUMBER)
-        if "after" in named:
-            self._fill_after(named["after"], scope)
+        if "retry" in named:
+            self._fill_retry(named["retry"], item, scope)
         self._fill_mode(named["mode"], self._type(named["mode"], scope))
         for key in ("batch", "round_by"):
             if key in named:
@@ -498,15 +498,19 @@ class Checker:
         if "places" in named:
             self.check(named["places"], scope, INT)
         return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
-                                  ("cost", DECIMAL), ("first_over", BOOL))))
+                                  ("cost", DECIMAL), ("retried", INT), ("first_over", BOOL))))
 
-    def _fill_after(self, node: ast.Node, scope: Scope) -> None:
-        found = self._type(node, scope)
-        share = fn.list_item(found)
-        if found != ANY and not (isinstance(share, RecordT) and share.field("cost") == DECIMAL
-                                 and share.field("first_over") == BOOL):
-            self._err("E205", f"after: takes the result of an earlier fill(), found {found.name}",
-                      node)
+    def _fill_retry(self, node: ast.Node, item: Type, scope: Scope) -> None:
+        """retry: x => {units, unit_value, bound, group} or null: other terms for an item."""
+        found = unwrap(self._lambda(node, item, scope))
+        wanted = (("units", INT), ("unit_value", fn.NUMBER), ("bound", fn.NUMBER))
+        if found in (ANY, NULL):
+            return
+        if not isinstance(found, RecordT) or found.field("group") is None or any(
+                not fn._accepts(kind, found.field(name) or ANY) or found.field(name) is None
+                for name, kind in wanted):
+            self._err("E205", "retry: gives {units: int, unit_value: number, bound: number, "
+                      f"group: key}} or null, found {found.name}", node)
 
     def _scan(self, node: ast.Call, scope: Scope) -> Type:
         """scan(items, init, s => next): a fold; `s` is {acc, item}; the result lists the
@@ -524,15 +528,6 @@ class Checker:
             self._err("E205", f"the lambda of scan() must give {acc.name} (like its initial "
                       f"value), gives {result.name}", node.args[2])
         return ListT(acc)
-
-    def _zip(self, node: ast.Call, scope: Scope) -> Type:
-        """zip(a, b): [{left, right}] pairing the items of two lists of the same length."""
-        if node.named or len(node.args) != 2:
-            return self._err("E203", "zip() takes two lists", node)
-        items = [self._item_type(arg, scope) for arg in node.args]
-        if items[0] is None or items[1] is None:
-            return ANY
-        return ListT(RecordT("", (("left", items[0]), ("right", items[1]))))
 
     def _fill_mode(self, mode: ast.Node, found: Type) -> None:
         leaves = string_leaves(mode)
@@ -552,8 +547,6 @@ class Checker:
             return self._fill(node, scope)
         if name == "scan":
             return self._scan(node, scope)
-        if name == "zip":
-            return self._zip(node, scope)
         takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"

@@ -26,7 +26,7 @@ from engine.plan.model import (
     StepIR,
 )
 
-RUNTIME_NAMES = {"str": "str_", "sum": "sum_list", "zip": "zip_"}
+RUNTIME_NAMES = {"str": "str_", "sum": "sum_list"}
 GLOBALS = {"policy": "POLICY", "run": "RUN"}
 
 
@@ -145,12 +145,11 @@ class ExprGen:
             assert isinstance(function, ast.Lambda)
             return f"[{self(function.body)} for {py_name(function.param)} in {source}]"
         places = self(named["places"]) if "places" in named else "None"
-        after = self(named["after"]) if "after" in named else "None"
         bound = per_item("bound") if isinstance(named["bound"], ast.Lambda) \
             else self(named["bound"])
         return (f"rt.fill({source}, {per_item('units')}, {per_item('unit_value')}, "
                 f"{bound}, {self(named['mode'])}, {per_item('batch')}, "
-                f"{per_item('round_by')}, {places}, {after})")
+                f"{per_item('round_by')}, {places}, {per_item('retry')})")
 
     def _lookup(self, node: ast.Call) -> str:
         assert isinstance(node.args[0], ast.Name)

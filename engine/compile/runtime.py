@@ -348,13 +348,6 @@ def compact(items: Iterable[Any]) -> list[Any]:
     return [item for item in items if item is not None]
 
 
-def zip_(left: Sequence[Any], right: Sequence[Any]) -> list[dict[str, Any]]:
-    """Pairs of the items of two lists of the same length, in order."""
-    if len(left) != len(right):
-        raise RuleError(f"zip() of lists of different lengths ({len(left)} and {len(right)})")
-    return [{"left": a, "right": b} for a, b in zip(left, right, strict=True)]
-
-
 def last(items: Sequence[Any]) -> Any:
     return items[-1] if items else None
 
@@ -384,49 +377,70 @@ def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Deci
             for item, share in zip(items, shares, strict=True)]
 
 
-class _Taking:
-    """What fill() has taken so far: the total cost, and per rounding group the exact sum.
-    Item k may take while the total stays within its own bound."""
+@dataclass(frozen=True)
+class _Terms:
+    """What taking an item costs on one set of terms: units at a unit value, within a bound,
+    rounded with the group it counts in."""
 
-    def __init__(self, bounds: Sequence[Decimal], groups: Sequence[Any] | None,
-                 places: int | None, after: Sequence[dict[str, Any]] | None) -> None:
-        self.bounds = bounds
-        self.groups, self.places = groups, places
+    units: int
+    price: Decimal
+    bound: Decimal
+    group: Any
+
+
+class _Taking:
+    """What fill() has taken so far: the total cost, and per rounding group the exact sum."""
+
+    def __init__(self, places: int | None) -> None:
+        self.places = places
         self.used = Decimal(0)
         self.sums: dict[Any, Decimal] = {}
-        for share in after or ():
-            self.used += share["cost"]
-            if share.get(_GROUP) is not None:
-                self.sums[share[_GROUP]] = self.sums.get(share[_GROUP], Decimal(0)) \
-                    + share["value"]
 
-    def left(self, k: int) -> Decimal:
-        return self.bounds[k] - self.used
-
-    def cost(self, k: int, value: Decimal, sums: dict[Any, Decimal] | None = None) -> Decimal:
-        """What taking `value` of item k adds to the rounded totals of its group."""
-        if self.places is None or self.groups is None:
+    def cost(self, terms: _Terms, units: int, sums: dict[Any, Decimal] | None = None
+             ) -> Decimal:
+        """What taking `units` on `terms` adds to the rounded total of their group."""
+        value = units * terms.price
+        if self.places is None or terms.group is None:
             return value
-        before = (sums if sums is not None else self.sums).get(self.groups[k], Decimal(0))
+        before = (sums if sums is not None else self.sums).get(terms.group, Decimal(0))
         return round(before + value, self.places, "half_up") - round(before, self.places,
                                                                        "half_up")
 
-    def take(self, k: int, value: Decimal, sums: dict[Any, Decimal] | None = None) -> None:
+    def take(self, terms: _Terms, units: int, sums: dict[Any, Decimal] | None = None) -> None:
         target = sums if sums is not None else self.sums
-        if self.groups is not None:
-            target[self.groups[k]] = target.get(self.groups[k], Decimal(0)) + value
+        if terms.group is not None:
+            target[terms.group] = target.get(terms.group, Decimal(0)) + units * terms.price
+
+    def most_units(self, terms: _Terms, count: int) -> int:
+        """The most whole units (up to count) whose cost still fits the bound."""
+        left = terms.bound - self.used
+        if terms.price <= 0:
+            return count
+        part: int = max(min(int(left // terms.price), count), 0)
+        while part > 0 and self.cost(terms, part) > left:
+            part -= 1
+        while part < count and self.cost(terms, part + 1) <= left:
+            part += 1
+        return part
 
 
 # How fill() takes items against its bound: whole items until one does not fit, which is
 # taken in part (then nothing); every item that fits whole; or whole batches only.
 FILL_MODES = ("partial_then_stop", "whole_items", "whole_batches")
-_GROUP = "_group"  # a share's rounding group, read by a later fill(after: ...)
+
+
+@dataclass
+class _Share:
+    units: int = 0
+    cost: Decimal = Decimal(0)  # of the bound, own and retry terms together
+    retried: int = 0  # units taken on the retry terms
+    first_over: bool = False
 
 
 def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decimal | int],
          bound: Decimal | int | Sequence[Decimal | int], mode: str,
          batches: Sequence[Any] | None = None, groups: Sequence[Any] | None = None,
-         places: int | None = None, after: Sequence[dict[str, Any]] | None = None
+         places: int | None = None, retries: Sequence[dict[str, Any] | None] | None = None
          ) -> list[dict[str, Any]]:
     """Take items, in the order given, against a bound on their value (units x unit value).
 
@@ -438,89 +452,103 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
 
     The bound is one number, or one per item (the total taken, that item included, stays
     within the item's own bound; after a partial take, only a later item with a higher bound
-    is taken again). With groups and places, an item costs what it adds to its
-    group's total rounded to places (half up), so the rounded totals, not only the exact
-    values, stay in the bound. `after` continues from an earlier fill's shares: what they
-    took counts against the bound and their groups' totals."""
+    is taken again). With groups and places, an item costs what it adds to its group's total
+    rounded to places (half up), so the rounded totals, not only the exact values, stay in
+    the bound. An item's retry ({units, unit_value, bound, group}: other terms for it) is
+    tried, right away and by the same mode, for what its own terms did not take."""
     if mode not in FILL_MODES:
         raise RuleError(f"'{mode}' is not a fill mode ({', '.join(FILL_MODES)})")
     bounds = [Decimal(bound)] * len(items) if isinstance(bound, (Decimal, int)) \
         else [Decimal(b) for b in bound]
-    state = _Taking(bounds, groups, places, after)
-    prices = [Decimal(v) for v in unit_values]
-    taken = [0] * len(items)
-    costs = [Decimal(0)] * len(items)
-    first_over = [False] * len(items)
+    own = [_Terms(units[k], Decimal(unit_values[k]), bounds[k],
+                  groups[k] if groups is not None else None) for k in range(len(items))]
+    alt = [None if r is None else _Terms(r["units"], Decimal(r["unit_value"]),
+                                         Decimal(r["bound"]), r["group"])
+           for r in (retries if retries is not None else [None] * len(items))]
+    state = _Taking(places)
     if mode == "whole_batches":
-        _fill_batches(state, units, prices, batches, taken, costs, first_over)
+        shares = _fill_batches(state, own, alt, batches)
     else:
-        _fill_items(state, units, prices, mode, taken, costs, first_over)
-    return [{"item": item, "units": taken[k], "value": taken[k] * prices[k], "cost": costs[k],
-             "first_over": first_over[k], _GROUP: groups[k] if groups is not None else None}
-            for k, item in enumerate(items)]
+        shares = _fill_items(state, own, alt, mode)
+    return [{"item": item, "units": s.units, "value": s.units * own[k].price, "cost": s.cost,
+             "retried": s.retried, "first_over": s.first_over}
+            for k, (item, s) in enumerate(zip(items, shares, strict=True))]
 
 
-def _fill_batches(state: _Taking, units: Sequence[int], prices: list[Decimal],
-                  batches: Sequence[Any] | None, taken: list[int], costs: list[Decimal],
-                  first_over: list[bool]) -> None:
-    keys = batches if batches is not None else [None] * len(units)
-    start = 0
-    while start < len(units):
-        end = start
-        while end < len(units) and keys[end] == keys[start]:
-            end += 1
-        trial, total, fits = dict(state.sums), Decimal(0), True
-        trial_costs = []
-        for k in range(start, end):
-            trial_costs.append(state.cost(k, units[k] * prices[k], trial))
-            total += trial_costs[-1]
-            state.take(k, units[k] * prices[k], trial)
-            fits = fits and total <= state.left(k)
-        if fits:
-            state.used += total
-            state.sums = trial
-            taken[start:end] = units[start:end]
-            costs[start:end] = trial_costs
-        else:
-            first_over[start] = True
-        start = end
-
-
-def _fill_items(state: _Taking, units: Sequence[int], prices: list[Decimal], mode: str,
-                taken: list[int], costs: list[Decimal], first_over: list[bool]) -> None:
+def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mode: str
+                ) -> list[_Share]:
+    shares = [_Share() for _ in own]
     marked = False
     stopped_at: Decimal | None = None  # partial_then_stop: the bound that stopped the taking
-    for k, (count, price) in enumerate(zip(units, prices, strict=True)):
-        if count == 0 or (stopped_at is not None and state.bounds[k] <= stopped_at):
-            continue
-        cost = state.cost(k, count * price)
-        if cost <= state.left(k):
-            taken[k], costs[k] = count, cost
+    for k, terms in enumerate(own):
+        share = shares[k]
+        for attempt, wanted in ((terms, terms.units), (alt[k], None)):
+            if attempt is None or (stopped_at is not None and attempt.bound <= stopped_at):
+                continue
+            count = wanted if wanted is not None else max(attempt.units - share.units, 0)
+            if count == 0:
+                break
+            taken = count if state.cost(attempt, count) <= attempt.bound - state.used else (
+                state.most_units(attempt, count) if mode == "partial_then_stop" else 0)
+            cost = state.cost(attempt, taken)
             state.used += cost
-            state.take(k, count * price)
-            continue
-        if not marked:
-            first_over[k] = marked = True
-        if mode == "partial_then_stop":
-            part = _most_units(state, k, count, price)
-            taken[k] = part
-            costs[k] = state.cost(k, part * price)
-            state.used += costs[k]
-            state.take(k, part * price)
-            stopped_at = state.bounds[k]
+            state.take(attempt, taken)
+            share.cost += cost
+            if attempt is terms:
+                share.units = taken
+            else:
+                share.retried = taken
+            if taken == count:
+                break
+            if mode == "partial_then_stop":
+                stopped_at = attempt.bound
+        retry = alt[k]
+        whole = share.units == terms.units or (
+            retry is not None and share.units + share.retried >= retry.units)
+        if not whole and not marked:
+            share.first_over = marked = True
+    return shares
 
 
-def _most_units(state: _Taking, k: int, count: int, price: Decimal) -> int:
-    """The most whole units of item k whose cost still fits what is left."""
-    if price <= 0:
-        return count
-    left = state.left(k)
-    part: int = max(min(int(left // price), count), 0)
-    while part > 0 and state.cost(k, part * price) > left:
-        part -= 1
-    while part < count and state.cost(k, (part + 1) * price) <= left:
-        part += 1
-    return part
+def _fill_batches(state: _Taking, own: list[_Terms], alt: list[_Terms | None],
+                  batches: Sequence[Any] | None) -> list[_Share]:
+    shares = [_Share() for _ in own]
+    keys = batches if batches is not None else [None] * len(own)
+    start = 0
+    while start < len(own):
+        end = start
+        while end < len(own) and keys[end] == keys[start]:
+            end += 1
+        span = range(start, end)
+        if not _take_batch(state, [(own[k], False) for k in span], [shares[k] for k in span]):
+            retry = [(alt[k] or own[k], alt[k] is not None) for k in span]
+            if not any(alt[k] is not None for k in span) or not _take_batch(
+                    state, retry, [shares[k] for k in span]):
+                shares[start].first_over = True
+        start = end
+    return shares
+
+
+def _take_batch(state: _Taking, terms: list[tuple[_Terms, bool]], shares: list[_Share]
+                ) -> bool:
+    """Take a batch whole if it fits, else nothing. Each item's terms come with whether
+    they are its retry terms."""
+    trial, total, costs = dict(state.sums), Decimal(0), []
+    for item, _ in terms:
+        costs.append(state.cost(item, item.units, trial))
+        total += costs[-1]
+        state.take(item, item.units, trial)
+        if total > item.bound - state.used:
+            return False
+    state.used += total
+    state.sums = trial
+    for (item, retried), share, cost in zip(terms, shares, costs, strict=True):
+        share.cost += cost
+        if retried:
+            share.retried = item.units
+        else:
+            share.units = item.units
+    return True
 
 
 def scan(items: Sequence[Any], init: Any, step: Any) -> list[Any]:

@@ -128,19 +128,21 @@ def test_fill_with_a_bound_per_item_lets_a_raised_bound_take_again() -> None:
     assert [s["units"] for s in shares] == [60, 30, 0]
 
 
-def test_fill_after_continues_from_an_earlier_fill() -> None:
-    """What an earlier fill took counts against the bound and its rounding groups."""
-    first = rt.fill(["a"], [60], [D(1)], D(100), "whole_items")
-    second = rt.fill(["b", "c"], [30, 30], [D(1)] * 2, D(100), "whole_items", after=first)
-    assert [s["units"] for s in second] == [30, 0]
-    minute = D(1) / 60
-    first = rt.fill(["a"], [1], [minute], D(1), "whole_items", None, ["A"], 2)
-    second = rt.fill(["b"], [1], [minute], D(1), "whole_items", None, ["A"], 2, first)
-    assert second[0]["cost"] == D("0.01")  # 0.02 rounded for one minute, 0.03 for two
+def test_fill_retries_what_an_items_own_terms_do_not_take() -> None:
+    """An item's retry terms (another price, bound and group) get, at once and in order, what
+    its own terms did not take; later items then see the total taken on both."""
+    retry = {"units": 60, "unit_value": D(2), "bound": D(200), "group": "new"}
+    shares = rt.fill(["a", "b", "c"], [60, 60, 60], [D(1)] * 3, [D(90), D(90), D(200)],
+                     "partial_then_stop", None, None, None, [retry, retry, None])
+    assert [(s["units"], s["retried"]) for s in shares] == [(60, 0), (30, 30), (50, 0)]
+    assert [s["cost"] for s in shares] == [D(60), D(90), D(50)]
+    assert [s["first_over"] for s in shares] == [False, False, True]
+    raised = {"units": 60, "unit_value": D(1), "bound": D(200), "group": None}
+    batches = rt.fill(["a", "b"], [60, 60], [D(1)] * 2, D(90), "whole_batches", ["jan", "jan"],
+                      None, None, [raised, raised])
+    assert [(s["units"], s["retried"]) for s in batches] == [(0, 60), (0, 60)]
 
 
-def test_fill_rejects_an_unknown_mode_and_zip_unequal_lists() -> None:
+def test_fill_rejects_an_unknown_mode() -> None:
     with pytest.raises(rt.RuleError):
         rt.fill(["a"], [1], [D(1)], D(1), "greedy")
-    with pytest.raises(rt.RuleError):
-        rt.zip_([1], [])

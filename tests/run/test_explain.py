@@ -40,7 +40,7 @@ def test_explain_walks_from_an_invoice_line_to_its_time_entries(
         assert f"time_entry {entry}  [input, time_entry.jsonl]" in text
     assert "rate_row = {rate_card_id: RC2, role: Consultant, rate: 120.00" in text
     assert "minutes = 250  (rules/billing/time_and_materials.yaml:" in text
-    assert "retaken: 70" in text  # T2: 70 minutes fit the new cap on the second pass
+    assert "retaken: 120" in text  # T2: over the old cap, whole on the new one
     golden("explain/rerate_over_cap.txt", text)
 
 

@@ -118,7 +118,7 @@ def test_the_run_summary_reconciles_per_input(tmp_path: Path) -> None:
     harvest = summary["inputs"]["harvest_time_entries"]
     ends = (harvest["invalid"] + harvest["duplicate"] + harvest["superseded"]
             + sum(harvest["excluded"].values()) + harvest["excepted"] + harvest["routed"])
-    assert ends == harvest["received"] == 489
+    assert ends == harvest["received"] == 490
     assert (harvest["invalid"], harvest["duplicate"], harvest["superseded"]) == (3, 1, 1)
     assert summary["spec_version"] == program.plan.spec_version
 
