@@ -66,9 +66,10 @@ def entries_to_rows(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def run(folder: Path, rows: list[dict[str, Any]], lines: list[dict[str, Any]],
-        rates: list[dict[str, Any]], out: Path | None = None) -> engine.RunResult:
+        rates: list[dict[str, Any]], out: Path | None = None,
+        expenses: list[dict[str, Any]] | None = None) -> engine.RunResult:
     for name, records in {**REFERENCE, "contract_line": lines, "rate_card_row": rates,
-                          "time_entry": rows}.items():
+                          "time_entry": rows, "expense": expenses or []}.items():
         write_jsonl(folder, name, records)
     return engine.run(program(), folder, out, "2025-03")
 
@@ -143,36 +144,78 @@ def rows_by_id(rows: list[dict[str, Any]], ids: list[str], increment: int,
     return result
 
 
+EXPENSE = st.fixed_dictionaries({
+    "day": st.integers(0, 89),
+    "amount": st.decimals(Decimal("0.01"), 800, places=2),
+    "billable": st.sampled_from([True, True, False]),
+    "status": st.sampled_from(["approved"] * 3 + ["submitted", "rejected"]),
+})
+AMENDMENT = st.none() | st.fixed_dictionaries({
+    "day": st.integers(31, 89),
+    "cap": st.decimals(0, 6000, places=2),
+    "price": st.decimals(1, 400, places=2),
+    "mode": st.sampled_from(["prospective", "rerate_unbilled"]),
+})
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(entries=st.lists(ENTRY, min_size=1, max_size=30),
+       expenses=st.lists(EXPENSE, max_size=8),
        cap=st.decimals(0, 5000, places=2),
        overflow=st.sampled_from(["split", "whole_item", "reject"]),
        price=st.decimals(1, 400, places=2),
+       markup=st.sampled_from(["0", "10", "12.5"]),
+       scope=st.sampled_from(["line", "aggregate"]),
+       amendment=AMENDMENT,
        seed=st.integers(0, 1000))
-def test_nothing_is_billed_beyond_a_not_to_exceed(entries: list[dict[str, Any]], cap: Decimal,
-                                                   overflow: str, price: Decimal,
-                                                   seed: int) -> None:
-    """Whatever the entries and policy: invoiced <= cap per line, every entry ends in one
-    place, and the input order does not change the bytes."""
+def test_nothing_is_billed_beyond_a_not_to_exceed(
+        entries: list[dict[str, Any]], expenses: list[dict[str, Any]], cap: Decimal,
+        overflow: str, price: Decimal, markup: str, scope: str,
+        amendment: dict[str, Any] | None, seed: int) -> None:
+    """Whatever the time, expenses, policy and amendment: invoiced <= the cap (the highest
+    of its versions) per line, every record ends in one place, and the input order does not
+    change the bytes."""
     line = dict(contract("L1", "P1", "USD", 1, "none", "1"), nte_amount=str(cap),
-                cap_overflow=overflow)
-    other = contract("L2", "P2", "JPY", 1, "none", "1")
+                cap_overflow=overflow, expense_markup_pct=markup, expense_markup_scope=scope)
+    lines = [line, contract("L2", "P2", "JPY", 1, "none", "1")]
     rates = [{"rate_card_id": "R" + ccy, "role": role, "rate": str(price), "currency": ccy,
               "unit": "hour", "effective_from": "2024-01-01"}
              for ccy in ("USD", "JPY") for role in ROLES]
+    caps = [cap]
+    if amendment is not None:
+        day = amendment["day"]
+        lines.append(dict(line, version=2, rate_card_id="RUSD2",
+                          effective_from=f"2025-{1 + day // 30:02d}-{1 + day % 28:02d}",
+                          nte_amount=str(amendment["cap"]), amendment_mode=amendment["mode"]))
+        rates += [{"rate_card_id": "RUSD2", "role": role, "rate": str(amendment["price"]),
+                   "currency": "USD", "unit": "hour", "effective_from": "2024-01-01"}
+                  for role in ROLES]
+        caps.append(amendment["cap"])
     rows = entries_to_rows(entries)
+    spent = [{"id": f"X{index:03d}", "project_id": "P1", "contract_line_id": "L1",
+              "date": f"2025-{1 + x['day'] // 30:02d}-{1 + x['day'] % 28:02d}",
+              "amount": str(x["amount"]), "currency": "USD", "category": "travel",
+              "billable": x["billable"], "status": x["status"]}
+             for index, x in enumerate(expenses)]
     with tempfile.TemporaryDirectory() as folder:
-        result = run(Path(folder) / "a", rows, [line, other], rates, Path(folder) / "out-a")
+        result = run(Path(folder) / "a", rows, lines, rates, Path(folder) / "out-a", spent)
         shuffled = list(rows)
         random.Random(seed).shuffle(shuffled)
-        run(Path(folder) / "b", shuffled, [line, other], rates, Path(folder) / "out-b")
+        run(Path(folder) / "b", shuffled, lines, rates, Path(folder) / "out-b", spent[::-1])
         for name in ("invoice_line", "invoice", "unbilled_item", "exception"):
             assert (Path(folder) / "out-a" / f"{name}.jsonl").read_bytes() == (
                 Path(folder) / "out-b" / f"{name}.jsonl").read_bytes()
     billed = sum(line["amount"] for line in result.outputs["invoice_line"]
                  if line["contract_line_id"] == "L1")
-    assert billed <= cap
+    assert billed <= max(caps)
     assert result.reconciles
+    places = {i for line in result.outputs["invoice_line"] for i in line["source_ids"]}
+    places |= {u["source_id"] for u in result.outputs["unbilled_item"]}
+    excepted = {e["source_id"] for e in result.outputs["exception"] if e["severity"] == "error"}
+    for record in [*rows, *spent]:
+        ends = [record["id"] in places, record["id"] in excepted,
+                record["status"] == "rejected"]
+        assert sum(ends) == 1, record
     over = [u for u in result.outputs["unbilled_item"]
             if u["status"] == "over_cap" or "not-to-exceed" in u["reason"]]
     if over:
