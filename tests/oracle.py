@@ -21,6 +21,8 @@ def evaluate(node: ast.Node, env: dict[str, Any]) -> Any:
             return not evaluate(operand, env)
         case ast.Cond(test=test, then=then, otherwise=otherwise):
             return evaluate(then if evaluate(test, env) else otherwise, env)
+        case ast.Let(name=name, value=value, body=body):
+            return evaluate(body, {**env, name: evaluate(value, env)})
         case ast.Binary(op=op, left=left, right=right):
             return _binary(op, evaluate(left, env), lambda: evaluate(right, env))
         case ast.Call(function="round", args=(value, places, mode)):

@@ -150,6 +150,10 @@ class Checker:
                 return self._unary(op, operand, scope)
             case ast.Binary():
                 return self._binary(node, scope)
+            case ast.Let(name=name, value=value, body=body):
+                if name.startswith("__"):
+                    return self._err("E209", f"'{name}' is not allowed: no dunder names", node)
+                return self._type(body, scope.bind(**{name: self._type(value, scope)}))
             case ast.Cond(test=test, then=then, otherwise=otherwise):
                 self.check(test, scope, BOOL)
                 return self._join(node, self._type(then, scope), self._type(otherwise, scope))

@@ -74,6 +74,8 @@ class ExprGen:
                 return self._binary(node)
             case ast.Cond(test=test, then=then, otherwise=otherwise):
                 return f"({self(then)} if {self(test)} else {self(otherwise)})"
+            case ast.Let(name=name, value=value, body=body):
+                return f"(lambda {py_name(name)}: {self(body)})({self(value)})"
             case ast.ListLit(items=items):
                 return "[" + ", ".join(self(i) for i in items) + "]"
             case ast.RecordLit(fields=fields):
@@ -277,10 +279,16 @@ class ModuleGen:
         add("}", mapping.span, 1)
 
     def _emit(self, emit: EmitIR, indent: int) -> None:
-        if emit.whole is not None:
+        if emit.whole is not None and self.plan.entity(emit.target) is None:
+            # A whole record into an inferred stream is passed as it is: records are never
+            # changed in place, and the checks made its fields the stream's.
+            record = self.expr(emit.whole.node)
+        elif emit.whole is not None:
             self.source.add(f"{py_name('__emitted')} = {self.expr(emit.whole.node)}",
                             emit.whole.span, indent)
-        record = self._record(emit.target, emit.fields)
+            record = self._record(emit.target, emit.fields)
+        else:
+            record = self._record(emit.target, emit.fields)
         self.source.add(f"OUT.emit({emit.target!r}, {record})", emit.span, indent)
 
     def _exception(self, exception: ExceptionIR, indent: int) -> None:

@@ -74,6 +74,15 @@ class Cond(Node):
 
 
 @dataclass(frozen=True)
+class Let(Node):
+    """`let name = value in body`: value computed once, named in body."""
+
+    name: str
+    value: Node
+    body: Node
+
+
+@dataclass(frozen=True)
 class ListLit(Node):
     items: tuple[Node, ...]
 
@@ -115,6 +124,8 @@ def children(node: Node) -> tuple[Node, ...]:
             return (left, right)
         case Cond(test=t, then=a, otherwise=b):
             return (t, a, b)
+        case Let(value=v, body=b):
+            return (v, b)
         case ListLit(items=items) | Template(parts=items):
             return items
         case RecordLit(fields=fields):

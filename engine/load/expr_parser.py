@@ -126,6 +126,9 @@ class _ToAst(Transformer[Token, ast.Node]):
     def coalesce(self, meta: Any, items: list[Any]) -> ast.Node:
         return self._binary(meta, "??", items[0], items[1])
 
+    def let_(self, meta: Any, items: list[Any]) -> ast.Node:
+        return ast.Let(self._span(meta), str(items[0]), items[1], items[2])
+
     def cond(self, meta: Any, items: list[Any]) -> ast.Node:
         return ast.Cond(self._span(meta), items[0], items[1], items[2])
 

@@ -68,6 +68,8 @@ def typed(text: str) -> tuple[Type, list[str]]:
     ("({a: 1, b: 'x'} with {a: 2}).a", INT),
     ("(entry with {minutes: 30}).minutes", INT),
     ("minor_unit('JPY')", DECIMAL),
+    ("let m = entry.minutes * 2 in m + 1", INT),
+    ("let r = {a: 1.5} in let b = r.a in b * 2", DECIMAL),
 ])
 def test_well_typed_expressions(text: str, expected: Type) -> None:
     """Types follow the rules: int/int division is decimal, ?? removes absence, enums stay enums."""
@@ -102,6 +104,8 @@ def test_lookups_return_an_optional_entity_record() -> None:
     ("money(1, 'USD') * money(2, 'USD')", "E205"),
     ("entry.minutes with {a: 1}", "E205"),
     ("lookup(project, id: 'p') with {name: 'x'}", "E205"),
+    ("let m = 1 in n", "E201"),
+    ("let __m = 1 in 2", "E209"),
     ("fill([1], units: x => x, unit_value: x => 1, bound: 1, mode: 'whole_items', "
      "retry: x => 1)", "E205"),
 ])

@@ -30,6 +30,7 @@ def _combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(children, children, children, children).map(
             lambda t: f"(if {t[0]} > {t[1]} and not ({t[0]} == {t[2]}) then {t[2]} else {t[3]})"),
         pair.map(lambda t: f"({t[0]} / (abs({t[1]}) + 1))"),
+        pair.map(lambda t: f"(let a = {t[0]} in {t[1]})"),
     )
 
 
@@ -44,7 +45,7 @@ def compiled(text: str, env: dict[str, Any]) -> Any:
     namespace: dict[str, Any] = {"rt": runtime, **{f"v_{k}": v for k, v in env.items()}}
     for name, literal in source.constants.items():
         namespace[name] = Decimal(literal)
-    return eval(python, {"__builtins__": {}}, namespace)
+    return eval(python, {"__builtins__": {}, **namespace})
 
 
 @settings(max_examples=300, deadline=None)
@@ -53,7 +54,7 @@ def compiled(text: str, env: dict[str, Any]) -> Any:
        st.one_of(st.none(), st.integers(-9, 9)))
 def test_compiled_code_agrees_with_the_reference_evaluator(text: str, a: int, b: Decimal,
                                                            n: int | None) -> None:
-    """Arithmetic, rounding, comparisons, ?? and if/else: same value, same type, exactly."""
+    """Arithmetic, rounding, comparisons, ??, if/else and let: same value, same type, exactly."""
     env = {"a": a, "b": b, "c": Decimal("0.005"), "n": n}
     with decimal.localcontext(runtime.DECIMAL_CONTEXT):
         node = parse_expression(text, Origin("p.yaml", 1, 1), Collector())
