@@ -1,4 +1,5 @@
-"""The readable run summary: what came in and where it went, and the invoices per client."""
+"""The readable run summary: what came in and where it went, the invoices per client, and
+the books (revenue, invoiced, unbilled, deferred) per client and period."""
 
 from __future__ import annotations
 
@@ -56,6 +57,36 @@ def invoices_table(result: RunResult) -> Table:
     return table
 
 
+def books_table(result: RunResult) -> Table:
+    """Per customer and period: revenue and net invoiced in the period, unbilled and deferred
+    at its end, and whether cumulative revenue - invoiced = unbilled - deferred."""
+    table = Table(title="Books per customer and period")
+    for column in ("customer", "period", "currency", "revenue", "invoiced", "unbilled",
+                   "deferred", "ties out"):
+        table.add_column(column, justify="left" if column in ("customer", "period", "currency")
+                         else "right")
+    rows: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
+        lambda: [Decimal(0)] * 4)
+    ties: dict[tuple[str, str, str], bool] = defaultdict(lambda: True)
+    previous: dict[str, tuple[Decimal, Decimal]] = {}
+    for balance in sorted(result.outputs.get("balance", []),
+                          key=lambda b: (b["contract_line_id"], b["period"])):
+        key = (balance["customer_id"], balance["period"], balance["currency"])
+        revenue, invoiced = balance["cumulative_revenue"], balance["cumulative_invoiced"]
+        before = previous.get(balance["contract_line_id"], (Decimal(0), Decimal(0)))
+        previous[balance["contract_line_id"]] = (revenue, invoiced)
+        row = rows[key]
+        row[0] += revenue - before[0]
+        row[1] += invoiced - before[1]
+        row[2] += balance["unbilled_receivable"]
+        row[3] += balance["deferred_revenue"]
+        ties[key] = ties[key] and revenue - invoiced == (
+            balance["unbilled_receivable"] - balance["deferred_revenue"])
+    for key, figures in sorted(rows.items()):
+        table.add_row(*key, *(f"{value:,}" for value in figures), "yes" if ties[key] else "NO")
+    return table
+
+
 def exceptions_table(result: RunResult) -> Table:
     table = Table(title="Exceptions by code")
     for column in ("code", "owner", "count"):
@@ -70,7 +101,7 @@ def exceptions_table(result: RunResult) -> Table:
 
 def print_summary(result: RunResult, console: Console) -> None:
     for table in (inputs_table(result), outputs_table(result), invoices_table(result),
-                  exceptions_table(result)):
+                  books_table(result), exceptions_table(result)):
         console.print(table)
     verdict = "all input counts reconcile" if result.reconciles else "COUNTS DO NOT RECONCILE"
     console.print(f"[bold]{verdict}[/bold]")

@@ -129,7 +129,7 @@ FUNCTIONS: dict[str, Signature] = {
 
 # Functions over lists that the checker types itself.
 LIST_FUNCTIONS = ("count", "first", "last", "sum", "map", "filter", "any", "all", "sort",
-                  "sort_by", "allocate", "fill", "scan", "compact")
+                  "sort_by", "allocate", "fill", "scan", "compact", "zip")
 # How fill() takes items against its bound: whole items until one does not fit, which is
 # taken in part (then nothing); every item that fits whole; or whole batches only.
 LOOKUP_FUNCTIONS = ("lookup", "lookup_all")

@@ -533,6 +533,15 @@ class Checker:
                       f"value), gives {result.name}", node.args[2])
         return ListT(acc)
 
+    def _zip(self, node: ast.Call, scope: Scope) -> Type:
+        """zip(a, b): [{left, right}] pairing the items of two lists of the same length."""
+        if node.named or len(node.args) != 2:
+            return self._err("E203", "zip() takes two lists", node)
+        items = [self._item_type(arg, scope) for arg in node.args]
+        if items[0] is None or items[1] is None:
+            return ANY
+        return ListT(RecordT("", (("left", items[0]), ("right", items[1]))))
+
     def _fill_mode(self, mode: ast.Node, found: Type) -> None:
         leaves = string_leaves(mode)
         if leaves is None and unwrap(found) not in (STRING, ANY):
@@ -551,6 +560,8 @@ class Checker:
             return self._fill(node, scope)
         if name == "scan":
             return self._scan(node, scope)
+        if name == "zip":
+            return self._zip(node, scope)
         takes_lambda = name in ("map", "filter", "any", "all", "sort_by")
         if node.named or len(node.args) != (2 if takes_lambda else 1):
             wants = "a list and a lambda" if takes_lambda else "one list"

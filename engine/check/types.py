@@ -164,4 +164,9 @@ def join(a: Type, b: Type) -> Type | None:
         return EnumT(tuple(dict.fromkeys(a.values + b.values)))
     if (isinstance(a, EnumT) and b == STRING) or (isinstance(b, EnumT) and a == STRING):
         return STRING
+    if isinstance(a, RecordT) and isinstance(b, RecordT) and a.field_names == b.field_names:
+        fields = [(name, join(kind, b.field(name) or ANY)) for name, kind in a.fields]
+        if all(kind is not None for _, kind in fields):
+            label = a.label if a.label == b.label else ""
+            return RecordT(label, tuple((n, k) for n, k in fields if k is not None))
     return None

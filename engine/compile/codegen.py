@@ -26,7 +26,7 @@ from engine.plan.model import (
     StepIR,
 )
 
-RUNTIME_NAMES = {"str": "str_", "sum": "sum_list"}
+RUNTIME_NAMES = {"str": "str_", "sum": "sum_list", "zip": "zip_"}
 GLOBALS = {"policy": "POLICY", "run": "RUN"}
 
 

@@ -348,6 +348,13 @@ def compact(items: Iterable[Any]) -> list[Any]:
     return [item for item in items if item is not None]
 
 
+def zip_(left: Sequence[Any], right: Sequence[Any]) -> list[dict[str, Any]]:
+    """Pairs of the items of two lists of the same length, in order."""
+    if len(left) != len(right):
+        raise RuleError(f"zip() of lists of different lengths ({len(left)} and {len(right)})")
+    return [{"left": a, "right": b} for a, b in zip(left, right, strict=True)]
+
+
 def last(items: Sequence[Any]) -> Any:
     return items[-1] if items else None
 

@@ -70,7 +70,8 @@ def test_our_scenario_copies_carry_the_shared_figures(case_file: Path) -> None:
     original = YAML(typ="safe").load(source.read_text())
     case = spec_case(str(case_file.relative_to(ROOT)))
     plural = {"invoice_line": "invoice_lines", "invoice": "invoices",
-              "unbilled_item": "unbilled_items", "exception": "exceptions"}
+              "unbilled_item": "unbilled_items", "exception": "exceptions",
+              "revenue_line": "revenue_lines", "balance": "balances"}
     for entity, rows in case["expect"].items():
         assert rows == original["expect"][plural[entity]]
     assert case.get("absent", {}).get("invoice_line", []) == original["expect"].get(

@@ -74,6 +74,35 @@ def run(folder: Path, rows: list[dict[str, Any]], lines: list[dict[str, Any]],
     return engine.run(program(), folder, out, "2025-03")
 
 
+def assert_the_books_tie_out(result: engine.RunResult) -> None:
+    """Every journal entry balances; per contract line and period end, the balances are the
+    journal lines summed so far, and cumulative revenue - cumulative net invoiced =
+    unbilled receivable - deferred revenue."""
+    moved: dict[tuple[str, str], Decimal] = {}
+    for entry in result.outputs["journal_entry"]:
+        assert sum(x["debit"] for x in entry["lines"]) == sum(x["credit"] for x in entry["lines"])
+        for x in entry["lines"]:
+            key = (entry["contract_line_id"], x["account_role"])
+            sign = 1 if x["account_role"] == "unbilled_receivable" else -1
+            moved.setdefault((*key, entry["period"]), Decimal(0))
+            moved[(*key, entry["period"])] += sign * (x["debit"] - x["credit"])
+    invoiced: dict[str, Decimal] = {}
+    for line in result.outputs["invoice_line"]:
+        owner = line["contract_line_id"]
+        invoiced[owner] = invoiced.get(owner, 0) + line["amount"]
+    for balance in result.outputs["balance"]:
+        line, period = balance["contract_line_id"], balance["period"]
+        assert balance["cumulative_revenue"] - balance["cumulative_invoiced"] == (
+            balance["unbilled_receivable"] - balance["deferred_revenue"])
+        for role in ("unbilled_receivable", "deferred_revenue"):
+            assert balance[role] == sum(v for (ln, r, p), v in moved.items()
+                                        if ln == line and r == role and p <= period)
+    for line, total in invoiced.items():
+        last = max((b for b in result.outputs["balance"] if b["contract_line_id"] == line),
+                   key=lambda b: b["period"])
+        assert last["cumulative_invoiced"] == total
+
+
 def half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
@@ -117,6 +146,7 @@ def test_billing_invariants(entries: list[dict[str, Any]], increment: int, round
         assert invoice["subtotal"] == sum(line["amount"] for line in own)
         assert invoice["total"] == invoice["subtotal"] + invoice["tax_total"]
     assert result.reconciles
+    assert_the_books_tie_out(result)
     tally = result.tallies["time_entry"]
     assert tally.received == len(rows)
     billed = {i for line in invoice_lines for i in line["source_ids"]}
@@ -208,7 +238,10 @@ def test_nothing_is_billed_beyond_a_not_to_exceed(
     billed = sum(line["amount"] for line in result.outputs["invoice_line"]
                  if line["contract_line_id"] == "L1")
     assert billed <= max(caps)
+    assert all(b["cumulative_revenue"] <= max(caps) for b in result.outputs["balance"]
+               if b["contract_line_id"] == "L1")
     assert result.reconciles
+    assert_the_books_tie_out(result)
     places = {i for line in result.outputs["invoice_line"] for i in line["source_ids"]}
     places |= {u["source_id"] for u in result.outputs["unbilled_item"]}
     excepted = {e["source_id"] for e in result.outputs["exception"] if e["severity"] == "error"}
