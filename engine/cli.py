@@ -1,5 +1,6 @@
-"""The `billsync` command line. Verbs: check, plan, compile, run, explain, test, lineage,
-graph, schemas. Exit codes: 0 success, 1 problems found (errors, failed tests), 2 bad usage."""
+"""The `billsync` command line. Verbs: check, plan, compile, run, explain, ledger, wip, test,
+lineage, graph, schemas. Exit codes: 0 success, 1 problems found (errors, failed tests),
+2 bad usage."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.console import Console
 
 import engine
 from engine import explain as explain_view
+from engine import ledger as ledger_export
 from engine import lineage as lineage_view
 from engine.errors import BillsyncError, Diagnostic
 from engine.render import counts, render
@@ -168,6 +170,37 @@ def explain(out_dir: Annotated[Path, typer.Argument(help="The output folder of a
         raise typer.Exit(1) from None
     out.print(explain_view.to_json(step) if as_json else explain_view.render(step),
               markup=False, end="")
+
+
+@app.command()
+def ledger(out_dir: Annotated[Path, typer.Argument(help="The output folder of a run.")],
+           target: Annotated[Path | None, typer.Option(
+               "--out", help="Where to write (default: OUT_DIR/ledger.beancount).")] = None,
+           check: Annotated[bool, typer.Option(
+               help="Load it with Beancount and report any error it finds.")] = False) -> None:
+    """Export the run's journal entries to a Beancount ledger, with the period-end balances
+    as balance assertions."""
+    if not (out_dir / "journal_entry.jsonl").exists():
+        err.print(f"{out_dir}: no journal_entry.jsonl (not the output folder of a run)",
+                  markup=False)
+        raise typer.Exit(2)
+    try:
+        path = ledger_export.export(out_dir, target)
+    except ledger_export.LedgerError as problem:
+        err.print(str(problem), markup=False)
+        raise typer.Exit(1) from None
+    out.print(f"wrote {path}", markup=False)
+    if check:
+        try:
+            found = ledger_export.check(path)
+        except ledger_export.LedgerError as missing:
+            err.print(str(missing), markup=False)
+            raise typer.Exit(2) from None
+        for line in found:
+            out.print(line, markup=False)
+        out.print(f"beancount: {len(found)} error(s)", markup=False)
+        if found:
+            raise typer.Exit(1)
 
 
 @app.command()
