@@ -22,6 +22,8 @@ $(TSTAMP): $(STAMP)
 demo: $(STAMP)
 	$(BIN)/billsync check examples/northwind
 	$(BIN)/billsync run examples/northwind --data examples/northwind/data --out out/northwind --through 2025-03
+	$(BIN)/billsync wip out/northwind --by status,customer
+	$(BIN)/billsync ledger out/northwind
 
 test: $(TSTAMP) lint typecheck unit
 

@@ -9,15 +9,17 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 import engine
 from engine import explain as explain_view
 from engine import ledger as ledger_export
 from engine import lineage as lineage_view
+from engine import wip as wip_report
 from engine.errors import BillsyncError, Diagnostic
 from engine.render import counts, render
 from engine.report import print_summary
@@ -146,13 +148,7 @@ def explain(out_dir: Annotated[Path, typer.Argument(help="The output folder of a
             = False) -> None:
     """How an output record was derived: the input records it came from, every rule applied,
     and each intermediate value with the YAML line that computed it."""
-    try:
-        summary = json.loads((out_dir / "run_summary.json").read_text())
-        inputs = json.loads((out_dir / RUN_INPUTS).read_text()) \
-            if (out_dir / RUN_INPUTS).exists() else {}
-    except (OSError, json.JSONDecodeError) as problem:
-        err.print(f"{out_dir}: not the output folder of a run ({problem})", markup=False)
-        raise typer.Exit(2) from None
+    summary, inputs = _run_inputs(out_dir)
     project = project or (Path(inputs["project"]) if "project" in inputs else None)
     data = data or (Path(inputs["data"]) if "data" in inputs else None)
     if project is None or data is None:
@@ -201,6 +197,53 @@ def ledger(out_dir: Annotated[Path, typer.Argument(help="The output folder of a 
         out.print(f"beancount: {len(found)} error(s)", markup=False)
         if found:
             raise typer.Exit(1)
+
+
+def _run_inputs(out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run summary and recorded inputs of an output folder, or exit 2."""
+    try:
+        summary = json.loads((out_dir / "run_summary.json").read_text())
+        inputs = json.loads((out_dir / RUN_INPUTS).read_text()) \
+            if (out_dir / RUN_INPUTS).exists() else {}
+    except (OSError, json.JSONDecodeError) as problem:
+        err.print(f"{out_dir}: not the output folder of a run ({problem})", markup=False)
+        raise typer.Exit(2) from None
+    return summary, inputs
+
+
+@app.command()
+def wip(out_dir: Annotated[Path, typer.Argument(help="The output folder of a run.")],
+        by: Annotated[str, typer.Option(
+            help=f"Dimensions, comma-separated, from: {', '.join(wip_report.DIMENSIONS)}.")]
+        = "status,customer,currency",
+        csv_path: Annotated[Path | None, typer.Option(
+            "--csv", help="Where to write every item as CSV (default: OUT_DIR/wip.csv).")] = None,
+        data: Annotated[Path | None, typer.Option(
+            help="The input folder, for customers and projects (default: the run's).")] = None,
+        ) -> None:
+    """Unbilled work in progress: items, hours and amount at rate by status, reason, age,
+    contract line, customer, practice, region or legal entity; every item as CSV."""
+    dimensions = tuple(d.strip() for d in by.split(",") if d.strip())
+    unknown = [d for d in dimensions if d not in wip_report.DIMENSIONS]
+    if unknown or not dimensions:
+        err.print(f"--by: unknown dimension(s) {', '.join(unknown) or '(none given)'}; "
+                  f"choose from {', '.join(wip_report.DIMENSIONS)}", markup=False)
+        raise typer.Exit(2)
+    if "currency" not in dimensions:  # amounts of different currencies never add up
+        dimensions = (*dimensions, "currency")
+    summary, inputs = _run_inputs(out_dir)
+    data = data or (Path(inputs["data"]) if "data" in inputs else None)
+    rows = wip_report.items(out_dir, data, summary.get("through"))
+    table = Table(title=f"Unbilled work in progress at the close of {summary.get('through')}")
+    for column in (*dimensions, "items", "hours", "amount at rate"):
+        table.add_column(column, justify="right" if column in ("items", "hours", "amount at rate")
+                         else "left")
+    for group in wip_report.summarise(rows, dimensions):
+        table.add_row(*group.key, str(group.items), f"{group.hours:,}", f"{group.amount:,}")
+    out.print(table)
+    target = csv_path or out_dir / "wip.csv"
+    target.write_text(wip_report.to_csv(rows), encoding="utf-8")
+    out.print(f"wrote {len(rows)} items to {target}", markup=False)
 
 
 @app.command()
