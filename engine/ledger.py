@@ -9,12 +9,14 @@ side of the balance sheet or income statement, which is all this module knows of
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from engine.compile import runtime
+from engine.run.records import read_records
 
 ROOTS = {
     "accounts_receivable": "Assets",
@@ -49,13 +51,6 @@ def account(role: str, legal_entity: str, currency: str) -> str:
 KIND_ORDER = {"revenue": 0, "write_down": 1, "invoice": 2}  # within a line and period
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line, parse_float=Decimal) for line in
-            path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def to_beancount(entries: Iterable[dict[str, Any]],
                  balances: Iterable[dict[str, Any]] = ()) -> str:
     """The ledger text: open directives, the entries (per day, line and period: revenue,
@@ -86,8 +81,7 @@ def _assertions(balances: Iterable[dict[str, Any]], opened: dict[str, tuple[str,
     """Balance directives, checked at the start of the day after each period end."""
     totals: dict[tuple[str, str], Decimal] = {}
     for row in balances:
-        after = str(dt.date.fromisoformat(row["period"] + "-01").replace(day=28)
-                    + dt.timedelta(days=4))[:8] + "01"
+        after = str(runtime.period_end(row["period"]) + dt.timedelta(days=1))
         for role, sign in (("unbilled_receivable", 1), ("deferred_revenue", -1)):
             name = account(role, row["legal_entity"], row["currency"])
             opened.setdefault(name, (first_date, row["currency"]))
@@ -102,8 +96,8 @@ def export(out_dir: Path, target: Path | None = None) -> Path:
     """Write OUT_DIR/ledger.beancount (or target) from the run's journal entries and
     balances."""
     path = target or out_dir / "ledger.beancount"
-    path.write_text(to_beancount(read_jsonl(out_dir / "journal_entry.jsonl"),
-                                 read_jsonl(out_dir / "balance.jsonl")), encoding="utf-8")
+    path.write_text(to_beancount(read_records(out_dir / "journal_entry.jsonl"),
+                                 read_records(out_dir / "balance.jsonl")), encoding="utf-8")
     return path
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from engine.compile import runtime
+from engine.run.records import read_records
 
 DIMENSIONS = ("status", "reason", "age", "contract_line", "customer", "practice", "region",
               "legal_entity", "currency")
@@ -35,23 +37,12 @@ class Group:
     amount: Decimal
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(line, parse_float=Decimal) for line in
-            path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def _by_id(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {str(row["id"]): row for row in rows if "id" in row}
 
 
 def close_date(through: str | None) -> dt.date | None:
-    if not through:
-        return None
-    year, month = int(through[:4]), int(through[5:7])
-    following = dt.date(year + month // 12, month % 12 + 1, 1)
-    return following - dt.timedelta(days=1)
+    return runtime.period_end(through) if through else None
 
 
 def age_bucket(days: int | None) -> str:
@@ -62,13 +53,14 @@ def age_bucket(days: int | None) -> str:
 
 def items(out_dir: Path, data_dir: Path | None, through: str | None) -> list[dict[str, str]]:
     """Each unbilled item with its dimensions, as text (the CSV rows)."""
-    reference = data_dir or Path("/nonexistent")
-    lines = _by_id(_read(reference / "contract_line.jsonl"))
-    projects = _by_id(_read(reference / "project.jsonl"))
-    customers = _by_id(_read(reference / "customer.jsonl"))
+    def reference(entity: str) -> dict[str, dict[str, Any]]:
+        return _by_id(read_records(data_dir / f"{entity}.jsonl")) if data_dir else {}
+
+    lines, projects = reference("contract_line"), reference("project")
+    customers = reference("customer")
     close = close_date(through)
     rows = []
-    for item in _read(out_dir / "unbilled_item.jsonl"):
+    for item in read_records(out_dir / "unbilled_item.jsonl"):
         line = lines.get(item["contract_line_id"], {})
         project = projects.get(str(line.get("project_id")), {})
         customer = customers.get(str(line.get("customer_id")), {})

@@ -38,6 +38,15 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, Any, str | None]]:
 
 # -- output ------------------------------------------------------------------------------
 
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of a JSONL file as they are (numbers exact, no checks), such as a run's
+    outputs; none when there is no such file."""
+    if not path.exists():
+        return []
+    return [json.loads(line, parse_float=Decimal) for line in
+            path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _encode(value: Any, numbers_as_text: bool) -> str:
     encode = _ENCODERS.get(type(value))
     if encode is None:
