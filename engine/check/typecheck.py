@@ -454,13 +454,19 @@ class Checker:
             self._not_list(node, seq)
         return item
 
+    def _positional(self, node: ast.Call, scope: Scope, count: int, usage: str) -> Type | None:
+        """The item type of the first argument of a call taking `count` positional arguments;
+        None, reported, when the call is malformed or that argument is not a list."""
+        if node.named or len(node.args) != count:
+            self._err("E203", usage, node)
+            return None
+        return self._item_type(node.args[0], scope)
+
     def _allocate(self, node: ast.Call, scope: Scope) -> Type:
         """allocate(items, x => weight, total, places): total split over the items in
         proportion to their weights by largest remainder; [{item, share}] in item order."""
-        if node.named or len(node.args) != 4:
-            return self._err("E203", "allocate() takes a list, a weight lambda (x => ...), a "
-                             "total and the decimal places of the shares", node)
-        item = self._item_type(node.args[0], scope)
+        item = self._positional(node, scope, 4, "allocate() takes a list, a weight lambda "
+                                "(x => ...), a total and the decimal places of the shares")
         if item is None:
             return ANY
         weight = self._lambda(node.args[1], item, scope)
@@ -519,10 +525,8 @@ class Checker:
     def _scan(self, node: ast.Call, scope: Scope) -> Type:
         """scan(items, init, s => next): a fold; `s` is {acc, item}; the result lists the
         accumulator after each item."""
-        if node.named or len(node.args) != 3:
-            return self._err("E203", "scan() takes a list, an initial value and a lambda "
-                             "s => ... over s.acc and s.item", node)
-        item = self._item_type(node.args[0], scope)
+        item = self._positional(node, scope, 3, "scan() takes a list, an initial value and a "
+                                "lambda s => ... over s.acc and s.item")
         if item is None:
             return ANY
         acc = self._type(node.args[1], scope)
@@ -535,12 +539,13 @@ class Checker:
 
     def _zip(self, node: ast.Call, scope: Scope) -> Type:
         """zip(a, b): [{left, right}] pairing the items of two lists of the same length."""
+        left = self._positional(node, scope, 2, "zip() takes two lists")
         if node.named or len(node.args) != 2:
-            return self._err("E203", "zip() takes two lists", node)
-        items = [self._item_type(arg, scope) for arg in node.args]
-        if items[0] is None or items[1] is None:
             return ANY
-        return ListT(RecordT("", (("left", items[0]), ("right", items[1]))))
+        right = self._item_type(node.args[1], scope)  # reported too when the first is not a list
+        if left is None or right is None:
+            return ANY
+        return ListT(RecordT("", (("left", left), ("right", right))))
 
     def _fill_mode(self, mode: ast.Node, found: Type) -> None:
         leaves = string_leaves(mode)
