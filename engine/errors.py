@@ -53,6 +53,8 @@ CODES: dict[str, str] = {
     "E103": "expression syntax error",
     "E104": "spec file does not match its schema",
     "E105": "file not found or unreadable",
+    "E106": "beyond a size or nesting limit",
+    "E107": "not a valid identifier",
     "E201": "unknown name",
     "E202": "unknown function",
     "E203": "wrong number or kind of arguments",
@@ -69,6 +71,7 @@ CODES: dict[str, str] = {
     "E214": "aggregate used outside a group rule, or plain value inside an aggregate",
     "E301": "dependency cycle",
     "E501": "invalid project manifest",
+    "E502": "input file missing, not a file, or outside the data folder",
     "W601": "definition is never used",
     "W602": "spec test has no cases",
 }
@@ -158,6 +161,12 @@ class CheckError(BillsyncError):
 
 class PlanError(BillsyncError):
     stage = "plan"
+
+
+class RunError(BillsyncError):
+    """A run that cannot start or finish as asked (a missing input, an unsafe path)."""
+
+    stage = "run"
 
 
 def did_you_mean(name: str, candidates: list[str] | set[str] | tuple[str, ...]) -> str | None:
