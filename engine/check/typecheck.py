@@ -160,6 +160,7 @@ class Checker:
             case ast.ListLit(items=items):
                 return self._list(node, items, scope)
             case ast.RecordLit(fields=fields):
+                self._unique_fields(fields)
                 return RecordT("", tuple((k, self._literal_field(v, scope)) for k, v in fields))
             case ast.RecordUpdate():
                 return self._update(node, scope)
@@ -190,9 +191,19 @@ class Checker:
             return self._err("E205", f"'with' needs a record, found {base.name}", node.target,
                              hint)
         fields = dict(base.fields)
+        self._unique_fields(node.fields)
         for name, value in node.fields:
             fields[name] = self._literal_field(value, scope)
         return RecordT("", tuple(fields.items()))
+
+    def _unique_fields(self, fields: tuple[tuple[str, ast.Node], ...]) -> None:
+        """Rejects a field given twice in one record literal or `with`: one value would be
+        typed and another one kept."""
+        seen: set[str] = set()
+        for name, value in fields:
+            if name in seen:
+                self._err("E208", f"field '{name}' is given twice in this record", value)
+            seen.add(name)
 
     def _not_list(self, node: ast.Node, found: Type) -> Type:
         if found == ANY:

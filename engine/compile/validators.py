@@ -1,92 +1,103 @@
-"""Generated record validators: one straight-line function per entity that checks a JSON
-object against the entity's fields and returns the typed record (absent optionals None).
+"""Generated record checks: one straight-line function per entity that checks a JSON object
+against the entity's fields and returns the typed record (absent optionals None).
 
 Generated rather than interpreted because validation runs on every input record; in the
 common case (the JSON value already has the right type) a field costs one type test.
+Field names are arbitrary text (a vendor's JSON keys): they appear only as string constants,
+and the checked values live in numbered locals f0, f1, ...
 """
 
 from __future__ import annotations
 
-from engine.compile.source import Source
-from engine.plan.model import EntityIR, FieldIR, Plan
+from engine.compile import pyast as py
+from engine.compile.names import Names
+from engine.plan.model import EntityIR, FieldIR
 
 # Where the JSON value already has the right Python type, no conversion is needed.
 FAST_TYPES = {"string": "str", "int": "int", "bool": "bool", "decimal": "Decimal"}
+VALUE, RAW, ITEM = "value", "raw", "item"
 
 
 def validator_name(entity: str) -> str:
     return f"check_{entity}"
 
 
+def field_local(position: int) -> str:
+    """The local holding the checked value of an entity's field at position."""
+    return f"f{position}"
+
+
 class ValidatorGen:
-    def __init__(self, source: Source, entity: EntityIR) -> None:
-        self.source, self.entity = source, entity
-        self.pending: list[tuple[str, tuple[FieldIR, ...]]] = []
+    def __init__(self, names: Names, entity: EntityIR) -> None:
+        self.names, self.entity = names, entity
+        self.pending: list[tuple[str, str, tuple[FieldIR, ...]]] = []  # function, label, fields
 
-    def _function(self, label: str) -> str:
-        path = label.replace(".", "__").replace("[]", "_item")
-        return f"{validator_name(self.entity.name)}__{path}"
-
-    def _convert(self, field: FieldIR, value: str, label: str) -> str:
+    def _convert(self, field: FieldIR, value: py.Expr, label: str) -> py.Expr:
         """An expression converting `value` (not None) to the field's type, or raising."""
         if field.type == "enum":
-            return f"rt.as_enum({value}, {field.values!r}, {label!r})"
+            members = py.tuple_([py.const(v) for v in field.values])
+            return py.call("rt_as_enum", value, members, py.const(label))
         if field.type == "list":
             assert field.item is not None
-            item = self._convert(field.item, "_i", f"{label}[]")
-            wrap = f"(None if _i is None else {item})" if field.item.optional else item
-            return f"[{wrap} for _i in rt.as_list({value}, {label!r})]"
+            item = self._convert(field.item, py.name(ITEM), f"{label}[]")
+            if field.item.optional:
+                item = py.if_else(py.compare("is", py.name(ITEM), py.const(None)),
+                                  py.const(None), item)
+            return py.list_comp(item, ITEM, py.call("rt_as_list", value, py.const(label)))
         if field.type == "record":
-            self.pending.append((label, field.fields))
-            return f"{self._function(label)}({value})"
-        converted = f"rt.as_{field.type}({value}, {label!r})"
+            function = self.names.nested_validator(self.entity.name)
+            self.pending.append((function, label, field.fields))
+            return py.call(function, value)
+        converted: py.Expr = py.call(f"rt_as_{field.type}", value, py.const(label))
         fast = FAST_TYPES.get(field.type)
         if fast is not None:
-            converted = f"({value} if type({value}) is {fast} else {converted})"
+            converted = py.if_else(py.compare("is", py.call("type", value), py.name(fast)),
+                                   value, converted)
         if field.minimum is not None:
-            converted = f"rt.at_least({converted}, {field.minimum}, {label!r})"
+            converted = py.call("rt_at_least", converted, py.const(field.minimum),
+                                py.const(label))
         return converted
 
-    def _body(self, fields: tuple[FieldIR, ...], prefix: str, returns: bool = True) -> None:
-        """Check each field into a local f_<name>; return them as a record unless told not
-        to (a fused mapping goes on to read the locals)."""
-        add, span = self.source.add, self.entity.span
-        add("if type(raw) is not dict:", span, 1)
-        add(f"rt.invalid({prefix or '(record)'!r}, 'expected a JSON object')", span, 2)
-        add("get = raw.get", span, 1)
-        for field in fields:
-            label = f"{prefix}.{field.name}" if prefix else field.name
-            add(f"v = get({field.name!r})", span, 1)
-            add("if v is None:", span, 1)
-            if field.optional:
-                add(f"f_{field.name} = None", span, 2)
-            else:
-                add(f"rt.invalid({label!r}, 'missing' if {field.name!r} not in raw "
-                    "else 'is null')", span, 2)
-            add("else:", span, 1)
-            add(f"f_{field.name} = {self._convert(field, 'v', label)}", span, 2)
+    def body(self, fields: tuple[FieldIR, ...], prefix: str, returns: bool = True
+             ) -> list[py.Stmt]:
+        """Check each field into its local f<position>; return them as a record unless told
+        not to (a fused mapping goes on to read the locals)."""
+        statements: list[py.Stmt] = [py.if_(
+            py.compare("is not", py.call("type", py.name(RAW)), py.name("dict")),
+            [py.do(py.call("rt_invalid", py.const(prefix or "(record)"),
+                           py.const("expected a JSON object")))])]
+        for position, field in enumerate(fields):
+            statements += self._field(position, field, prefix)
         if returns:
-            add("return {" + ", ".join(f"{f.name!r}: f_{f.name}" for f in fields) + "}", span,
-                1)
+            statements.append(py.return_(py.record(
+                [(f.name, py.name(field_local(i))) for i, f in enumerate(fields)])))
+        return statements
 
-    def nested(self) -> None:
+    def _field(self, position: int, field: FieldIR, prefix: str) -> list[py.Stmt]:
+        label = f"{prefix}.{field.name}" if prefix else field.name
+        local, key = field_local(position), py.const(field.name)
+        if field.optional:
+            when_absent: py.Stmt = py.assign(local, py.const(None))
+        else:
+            why = py.if_else(py.compare("in", key, py.name(RAW)), py.const("is null"),
+                             py.const("missing"))
+            when_absent = py.do(py.call("rt_invalid", py.const(label), why))
+        return [
+            py.assign(VALUE, py.call("dict_get", py.name(RAW), key)),
+            py.if_(py.compare("is", py.name(VALUE), py.const(None)), [when_absent],
+                   [py.assign(local, self._convert(field, py.name(VALUE), label))]),
+        ]
+
+    def nested(self) -> list[py.Stmt]:
         """The functions checking nested records, asked for by the bodies made so far."""
-        span = self.entity.span
+        functions: list[py.Stmt] = []
         while self.pending:
-            label, fields = self.pending.pop(0)
-            self.source.add("")
-            self.source.add(f"def {self._function(label)}(raw):", span)
-            self._body(fields, label)
+            function, label, fields = self.pending.pop(0)
+            functions.append(py.function(function, [RAW], self.body(fields, label)))
+        return functions
 
-    def generate(self) -> None:
-        span = self.entity.span
-        self.source.add("")
-        self.source.add(f"def {validator_name(self.entity.name)}(raw):", span)
-        self.source.add(f'"""Check a JSON object against entity {self.entity.name}."""', span, 1)
-        self._body(self.entity.fields, "")
-        self.nested()
-
-
-def generate_validators(source: Source, plan: Plan) -> None:
-    for entity in plan.entities:
-        ValidatorGen(source, entity).generate()
+    def generate(self) -> list[py.Stmt]:
+        name = self.names.define(validator_name(self.entity.name), "entity", self.entity.name)
+        main = py.function(name, [RAW], self.body(self.entity.fields, ""),
+                           doc=f"Check a JSON object against entity {self.entity.name}.")
+        return [main, *self.nested()]

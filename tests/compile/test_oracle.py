@@ -1,5 +1,6 @@
 """compile: the generated code computes what the reference evaluator computes."""
 
+import ast
 import decimal
 from decimal import Decimal
 from typing import Any
@@ -8,7 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.compile import runtime
-from engine.compile.codegen import ExprGen, Source
+from engine.compile.codegen import ExprGen
+from engine.compile.pyast import Spans
+from engine.compile.surface import TABLE
 from engine.errors import Collector
 from engine.load.expr_parser import Origin, parse_expression
 from tests.oracle import evaluate
@@ -40,12 +43,14 @@ EXPRESSIONS = st.recursive(LEAVES, _combine, max_leaves=8)
 def compiled(text: str, env: dict[str, Any]) -> Any:
     node = parse_expression(text, Origin("p.yaml", 1, 1), Collector())
     assert node is not None
-    source = Source()
-    python = ExprGen(source)(node)
-    namespace: dict[str, Any] = {"rt": runtime, **{f"v_{k}": v for k, v in env.items()}}
-    for name, literal in source.constants.items():
+    constants: dict[str, str] = {}
+    generate = ExprGen(Spans(), constants)
+    generate.bind(*env)
+    tree = ast.fix_missing_locations(ast.Expression(generate(node)))
+    namespace: dict[str, Any] = {**TABLE, **{f"v_{k}": v for k, v in env.items()}}
+    for literal, name in constants.items():
         namespace[name] = Decimal(literal)
-    return eval(python, {"__builtins__": {}, **namespace})
+    return eval(compile(tree, "<expression>", "eval"), {"__builtins__": {}, **namespace})
 
 
 @settings(max_examples=300, deadline=None)
