@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -12,13 +13,23 @@ from pydantic import BaseModel, ValidationError
 from engine.errors import Collector, Span, did_you_mean
 from engine.load import ast
 from engine.load.expr_parser import Origin, parse_expression, parse_template
+from engine.load.names import (
+    DEFINITION_PATTERN,
+    NameProblem,
+    definition_problem,
+    identifier_problem,
+    vendor_key_problem,
+)
 from engine.load.yaml_loader import NodePath, SourceDoc, load_yaml_file
 from engine.spec.models import (
     EntitySpec,
+    FieldSpec,
+    GroupRuleSpec,
     ManifestSpec,
     MappingSpec,
     RulePackSpec,
     SpecTestFile,
+    StepSpec,
 )
 
 MANIFEST = "billsync.yaml"
@@ -86,13 +97,21 @@ def display_path(path: Path) -> str:
         return str(path)
 
 
+def _steps_into(data: Any, part: int | str) -> bool:
+    in_mapping = isinstance(data, dict) and part in data
+    return in_mapping or (isinstance(data, list) and isinstance(part, int) and part < len(data))
+
+
+def _is_tag(data: Any, part: int | str, rest: tuple[int | str, ...]) -> bool:
+    """A union tag that is also a key (a group rule's `group`): the next step is beside it."""
+    return bool(rest) and _steps_into(data, rest[0]) and not _steps_into(data[part], rest[0])
+
+
 def _pydantic_path(data: Any, loc: tuple[int | str, ...]) -> NodePath:
     """Drop union tags from a pydantic error location, keeping only real data steps."""
     path: list[str | int] = []
-    for part in loc:
-        in_mapping = isinstance(data, dict) and part in data
-        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
-        if in_mapping or in_list:
+    for index, part in enumerate(loc):
+        if _steps_into(data, part) and not _is_tag(data, part, loc[index + 1 :]):
             data = data[part]
             path.append(part)
     return tuple(path)
@@ -120,13 +139,28 @@ def _friendly(error: dict[str, Any], model: type[BaseModel],
     return f"invalid value for '{name}'", None
 
 
+def _name_error(error: dict[str, Any]) -> NameProblem | None:
+    """The problem of a definition's name that failed its pattern or keyword check."""
+    if error["type"] == "identifier":
+        return NameProblem(str(error["ctx"]["problem"]))
+    pattern = (error.get("ctx") or {}).get("pattern")
+    if error["type"] == "string_pattern_mismatch" and pattern == DEFINITION_PATTERN:
+        return definition_problem(str(error["input"]))
+    return None
+
+
 def validate_doc(doc: SourceDoc, model: type[SpecT], collector: Collector) -> SpecT | None:
-    """Validate plain YAML data against a spec model, reporting each problem at its span."""
+    """Validate plain YAML data against a spec model, reporting each problem at its span:
+    E107 for a definition's name that breaks the identifier rule, E104 for the rest."""
     try:
         return model.model_validate(doc.data)
     except ValidationError as errors:
         for error in errors.errors():
             path = _pydantic_path(doc.data, error["loc"])
+            named = _name_error(dict(error))
+            if named is not None:
+                collector.error("E107", named.message, doc.span(path), named.hint)
+                continue
             message, hint = _friendly(dict(error), model, path)
             span = doc.key_span(path) if error["type"] == "extra_forbidden" else doc.span(path)
             collector.error("E104", message, span, hint)
@@ -169,6 +203,102 @@ def _add(project: Project, doc: SourceDoc, collector: Collector) -> None:
         project.test_files.append(Loaded(spec, doc))
 
 
+NameRule = Callable[[str], NameProblem | None]
+
+
+def _check_keys(doc: SourceDoc, path: NodePath, keys: Mapping[str, Any] | None,
+                rule: NameRule, collector: Collector) -> None:
+    """E107 at each key of the mapping at path that breaks rule."""
+    for key in keys or {}:
+        problem = rule(key)
+        if problem is not None:
+            collector.error("E107", problem.message, doc.key_span((*path, key)), problem.hint)
+
+
+def _check_fields(doc: SourceDoc, path: NodePath, fields: Mapping[str, FieldSpec | str] | None,
+                  rule: NameRule, collector: Collector) -> None:
+    """The field names of an entity, and of its records and lists of records, under rule."""
+    _check_keys(doc, path, fields, rule, collector)
+    for name, spec in (fields or {}).items():
+        _check_nested(doc, (*path, name), spec, rule, collector)
+
+
+def _check_nested(doc: SourceDoc, path: NodePath, spec: FieldSpec | str | None,
+                  rule: NameRule, collector: Collector) -> None:
+    """The fields of a record field, and of the items of a list field."""
+    if isinstance(spec, FieldSpec):
+        _check_fields(doc, (*path, "fields"), spec.fields, rule, collector)
+        _check_nested(doc, (*path, "of"), spec.of, rule, collector)
+
+
+def _check_emits(doc: SourceDoc, path: NodePath, emits: Mapping[str, Any] | None,
+                 collector: Collector) -> None:
+    """Emit targets name entities or streams; the fields a rule emits are identifiers."""
+    _check_keys(doc, path, emits, definition_problem, collector)
+    for target, body in (emits or {}).items():
+        if isinstance(body, dict):
+            _check_keys(doc, (*path, target), body, identifier_problem, collector)
+
+
+def _check_step(doc: SourceDoc, path: NodePath, step: StepSpec, collector: Collector) -> None:
+    """A step's `let` and `require` keys and what it emits, `else` included."""
+    _check_keys(doc, (*path, "let"), step.let, identifier_problem, collector)
+    _check_keys(doc, (*path, "require"), step.require, identifier_problem, collector)
+    _check_emits(doc, (*path, "emit"), step.emit, collector)
+    if step.else_ is not None:
+        _check_emits(doc, (*path, "else", "emit"), step.else_.emit, collector)
+
+
+def _check_group(doc: SourceDoc, path: NodePath, rule: GroupRuleSpec,
+                 collector: Collector) -> None:
+    """A group rule's `by`, `aggregate` and `let` keys and what it emits."""
+    for part, keys in (("by", rule.by), ("aggregate", rule.aggregate), ("let", rule.let)):
+        _check_keys(doc, (*path, part), keys, identifier_problem, collector)
+    _check_emits(doc, (*path, "emit"), rule.emit, collector)
+    if rule.emit_each is not None:
+        _check_emits(doc, (*path, "emit_each", "emit"), rule.emit_each.emit, collector)
+
+
+def _check_pack(loaded: Loaded[RulePackSpec], collector: Collector) -> None:
+    """`let`, `require`, `by` and `aggregate` keys and emitted fields of every rule."""
+    for index, rule in enumerate(loaded.spec.rules):
+        if isinstance(rule, GroupRuleSpec):
+            _check_group(loaded.doc, ("rules", index), rule, collector)
+            continue
+        for number, step in enumerate(rule.steps):
+            _check_step(loaded.doc, ("rules", index, "steps", number), step, collector)
+
+
+def _check_mapping(loaded: Loaded[MappingSpec], kinds: Mapping[str, str],
+                   collector: Collector) -> None:
+    """`let` keys are identifiers; target fields are a vendor's keys when the target is a
+    vendor record (or unknown, for an outbound mapping), identifiers otherwise."""
+    spec = loaded.spec
+    _check_keys(loaded.doc, ("let",), spec.let, identifier_problem, collector)
+    kind = kinds.get(spec.target, "vendor" if spec.direction == "outbound" else None)
+    rule = vendor_key_problem if kind == "vendor" else identifier_problem
+    _check_keys(loaded.doc, ("fields",), spec.fields, rule, collector)
+
+
+def check_names(project: Project, collector: Collector) -> None:
+    """Reports E107 at every key that names something and breaks the identifier rule
+    (engine/load/names.py): fields of canonical entities and of emitted records, `let`,
+    `require`, `by` and `aggregate` keys, policies; a vendor's field names only need to be
+    text without control characters. Names given as values (`as`, rule ids, entities) are
+    checked by the spec models."""
+    manifest = project.manifest
+    _check_keys(manifest.doc, ("policies",), manifest.spec.policies, identifier_problem,
+                collector)
+    for entity in project.entities:
+        rule = vendor_key_problem if entity.spec.kind == "vendor" else identifier_problem
+        _check_fields(entity.doc, ("fields",), entity.spec.fields, rule, collector)
+    kinds = {entity.spec.entity: entity.spec.kind for entity in project.entities}
+    for mapping in project.mappings:
+        _check_mapping(mapping, kinds, collector)
+    for pack in project.rule_packs:
+        _check_pack(pack, collector)
+
+
 def load_project(project_dir: Path, collector: Collector) -> Project | None:
     """Load everything a project uses. Problems go to the collector; None if unusable."""
     manifest_path = project_dir / MANIFEST
@@ -197,4 +327,5 @@ def load_project(project_dir: Path, collector: Collector) -> Project | None:
             file_doc = load_yaml_file(path, display_path(path), collector)
             if file_doc is not None:
                 _add(project, file_doc, collector)
+    check_names(project, collector)
     return project

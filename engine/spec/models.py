@@ -5,11 +5,29 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic_core import PydanticCustomError
+
+from engine.load.names import DEFINITION_PATTERN, IDENTIFIER_PATTERN, definition_problem
 
 SPEC_FORMAT = 1
 Expr = Annotated[str, Field(description="An expression of the billsync expression language.")]
-Ident = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+def _definition_name(name: str) -> str:
+    """Rejects a definition's name that is a word of the expression language (the pattern
+    has already rejected every other shape)."""
+    problem = definition_problem(name)
+    if problem is not None:
+        raise PydanticCustomError("identifier", "{problem}", {"problem": problem.message})
+    return name
+
+
+# The name of a definition: lower-case identifier (engine/load/names.py). pydantic's `$`
+# (Rust regex) is the end of the text: "rule\n" does not match.
+Ident = Annotated[str, Field(pattern=DEFINITION_PATTERN), AfterValidator(_definition_name)]
+# For editors: keys that are names follow the identifier rule (checked at load, E107).
+NAMED_KEYS: dict[str, Any] = {"propertyNames": {"pattern": IDENTIFIER_PATTERN}}
 Emits = Annotated[
     dict[str, dict[str, Expr] | Expr],
     Field(description="Per target entity or stream: its fields one by one, or one expression "
@@ -71,7 +89,7 @@ class MappingSpec(_Spec):
     description: str = ""
     source: Ident
     target: Ident
-    let: dict[str, Expr] = Field(default_factory=dict)
+    let: dict[str, Expr] = Field(default_factory=dict, json_schema_extra=NAMED_KEYS)
     fields: dict[str, Expr]
 
 
@@ -95,9 +113,10 @@ class StepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     when: Expr | None = None
-    let: dict[str, Expr] | None = None
+    let: dict[str, Expr] | None = Field(default=None, json_schema_extra=NAMED_KEYS)
     require: dict[str, Expr] | None = Field(
-        default=None, description="Bind a present value; when absent, the `else` outcome runs."
+        default=None, description="Bind a present value; when absent, the `else` outcome runs.",
+        json_schema_extra=NAMED_KEYS,
     )
     else_: OutcomeSpec | None = Field(default=None, alias="else")
     emit: Emits | None = None
@@ -144,9 +163,9 @@ class GroupRuleSpec(BaseModel):
     description: str = ""
     group: Ident = Field(description="The entity or stream grouped.")
     as_: Ident = Field(alias="as")
-    by: dict[str, Expr]
-    aggregate: dict[str, Expr] = Field(default_factory=dict)
-    let: dict[str, Expr] = Field(default_factory=dict)
+    by: dict[str, Expr] = Field(json_schema_extra=NAMED_KEYS)
+    aggregate: dict[str, Expr] = Field(default_factory=dict, json_schema_extra=NAMED_KEYS)
+    let: dict[str, Expr] = Field(default_factory=dict, json_schema_extra=NAMED_KEYS)
     emit: Emits = Field(default_factory=dict)
     emit_each: EmitEachSpec | None = None
 
@@ -179,8 +198,14 @@ class RulePackSpec(_Spec):
 
 class InputSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    file: str = Field(description="A JSONL file in the data folder, in the vendor's format.")
+    file: str = Field(
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$",
+        description="A JSONL file in the data folder, in the vendor's format: a path relative "
+                    "to the data folder in letters, digits, '.', '_' and '-', folders "
+                    "separated by '/' (no absolute path, no '..', no hidden file).")
     mapping: Ident = Field(description="The inbound mapping that reads it.")
+    optional: bool = Field(default=False, description="The file may be absent. A declared "
+                           "input that is missing otherwise stops the run (E502).")
 
 
 class ManifestSpec(_Spec):
@@ -193,7 +218,8 @@ class ManifestSpec(_Spec):
     packs: list[str] = Field(description="Pack folders: shipped (e.g. rules/billing) or ./local.")
     inputs: list[InputSpec] = Field(default_factory=list)
     outputs: list[Ident] = Field(default_factory=list, description="Outbound mappings to run.")
-    policies: dict[str, str | int | bool] = Field(default_factory=dict)
+    policies: dict[str, str | int | bool] = Field(default_factory=dict,
+                                                  json_schema_extra=NAMED_KEYS)
     tests: list[str] = Field(default_factory=lambda: ["tests"])
 
 
