@@ -26,11 +26,12 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from typing import Any
+from typing import Any, NoReturn
 
 DECIMAL_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN,
                           traps=[InvalidOperation, DivisionByZero, Overflow])
 D = Decimal
+_LARGEST_PRODUCT = 10 ** DECIMAL_CONTEXT.prec
 MODES = {
     "half_up": ROUND_HALF_UP, "nearest": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN,
     "half_down": ROUND_HALF_DOWN, "up": ROUND_UP, "down": ROUND_DOWN,
@@ -63,7 +64,12 @@ class Money:
     currency: str
 
     def __getitem__(self, name: str) -> Any:
-        return getattr(self, name)
+        """A money's two fields, read like a record's (nothing else of the object)."""
+        if name == "amount":
+            return self.amount
+        if name == "currency":
+            return self.currency
+        raise RuleError(f"money has no field '{name}'")
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
@@ -97,6 +103,31 @@ class Money:
         self._same(other)
         return self.amount < other.amount
 
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A value as a message shows it, cut to `limit` characters (a record can hold anything):
+    text quoted with control characters escaped, a number as written (1E+999999 stays
+    short), a list or an object by its kind."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        return "a number of more than 77 digits"
+    if value is None or isinstance(value, (list, dict)):
+        return _json_kind(value)
+    form = repr(value) if isinstance(value, str) else \
+        str(value) if isinstance(value, Decimal) else text(value)
+    return form if len(form) <= limit else form[:limit - 1] + "…"
+
 
 # -- null handling -----------------------------------------------------------------------
 
@@ -118,6 +149,16 @@ def coalesce(*values: Any) -> Any:
 
 
 # -- numbers -----------------------------------------------------------------------------
+
+def mul(a: Any, b: Any) -> Any:
+    """a * b. Decimals stay within the context's 40 digits; a whole number may not pass
+    10^40 either, so repeated multiplication cannot grow one without bound."""
+    product = a * b
+    if type(product) is int and not -_LARGEST_PRODUCT < product < _LARGEST_PRODUCT:
+        raise RuleError(f"a product of whole numbers is out of range (at most "
+                        f"{DECIMAL_CONTEXT.prec} digits)")
+    return product
+
 
 def div(a: Decimal | int | Money, b: Decimal | int) -> Any:
     if b == 0:
@@ -184,7 +225,7 @@ def to_decimal(value: Any) -> Decimal:
     except InvalidOperation:
         result = None
     if result is None or not result.is_finite():
-        raise RuleError(f"not a decimal: {value!r}")
+        raise RuleError(f"not a decimal: {shown(value)}")
     return result
 
 
@@ -195,7 +236,10 @@ def minor_unit(currency: str) -> Decimal:
 def to_int(value: Any) -> int:
     number = to_decimal(value)
     if number != number.to_integral_value():
-        raise RuleError(f"not a whole number: {value}")
+        raise RuleError(f"not a whole number: {shown(value)}")
+    if not in_range(number):
+        # int() of a number with a huge exponent takes minutes: refuse before converting
+        raise RuleError(f"{shown(value)} is out of range (at most {MAX_WHOLE_DIGITS} digits)")
     return int(number)
 
 
@@ -264,16 +308,16 @@ def date(value: str) -> dt.date:
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise RuleError(f"not a date (YYYY-MM-DD): {value!r}") from None
+        raise RuleError(f"not a date (YYYY-MM-DD): {shown(value)}") from None
 
 
 def datetime(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise RuleError(f"not a date-time (ISO 8601): {value!r}") from None
+        raise RuleError(f"not a date-time (ISO 8601): {shown(value)}") from None
     if parsed.tzinfo is None:
-        raise RuleError(f"date-time without a time zone: {value!r}")
+        raise RuleError(f"date-time without a time zone: {shown(value)}")
     return parsed if parsed.tzinfo is dt.UTC else parsed.astimezone(dt.UTC)
 
 
@@ -299,7 +343,7 @@ def _period_parts(value: str) -> tuple[int, int]:
         if len(value) != 7 or value[4] != "-" or not 1 <= month <= 12:
             raise ValueError
     except ValueError:
-        raise RuleError(f"not a period (YYYY-MM): {value!r}") from None
+        raise RuleError(f"not a period (YYYY-MM): {shown(value)}") from None
     return year, month
 
 
@@ -603,15 +647,52 @@ def sort_key(value: Any) -> tuple[Any, ...]:
 
 # -- input validation (called by generated validators) ------------------------------------
 
-def invalid(field: str, reason: str) -> None:
+# The bounds of an input number: at most 20 digits before the decimal point and 20 after.
+# Money, rates and quantities never need more, every number in range is exact in the
+# decimal context (40 digits), and no conversion of one costs more than a few digits.
+MAX_WHOLE_DIGITS = 20
+MAX_FRACTION_DIGITS = 20
+MAX_NUMBER_TEXT = 64  # characters of a number written as text (a JSON literal or "12.50")
+MAX_DATETIME_TEXT = 64  # an ISO 8601 date-time has at most 32
+_LARGEST_WHOLE = 10 ** MAX_WHOLE_DIGITS
+
+
+def invalid(field: str, reason: str) -> NoReturn:
     raise InvalidRecord(field, reason)
 
 
+def in_range(value: Decimal) -> bool:
+    """Whether a decimal is finite, below 10^20 in size and has at most 20 digits after
+    the point (checked on its exponents alone: no digit is converted)."""
+    return value.is_finite() and value.adjusted() < MAX_WHOLE_DIGITS and \
+        int(value.as_tuple().exponent) >= -MAX_FRACTION_DIGITS
+
+
 def _json_kind(value: Any) -> str:
+    """What a JSON value is, in words (never a Python class name)."""
     if value is None:
         return "null"
-    return {bool: "true/false", int: "a number", Decimal: "a number", str: "text",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    for types, kind in ((bool, "true/false"), ((int, Decimal), "a number"), (str, "text"),
+                        (list, "a list"), (dict, "an object")):
+        if isinstance(value, types):
+            return kind
+    return "a value of another kind"
+
+
+def _out_of_range(value: Any, field: str) -> None:
+    invalid(field, f"{shown(value)} is out of range (at most {MAX_WHOLE_DIGITS} digits "
+                   f"before the decimal point and {MAX_FRACTION_DIGITS} after)")
+
+
+def _decimal_text(text: str) -> Decimal | None:
+    """A decimal written as plain ASCII text of bounded length ("12.50", "-3", "1e3"), or
+    None. Digit separators ("1_000") and other scripts' digits are not decimals here."""
+    if len(text) > MAX_NUMBER_TEXT or not text.isascii() or "_" in text:
+        return None
+    try:
+        return Decimal(text, DECIMAL_CONTEXT)
+    except ArithmeticError:
+        return None
 
 
 def as_string(value: Any, field: str) -> str:
@@ -621,26 +702,34 @@ def as_string(value: Any, field: str) -> str:
 
 
 def as_int(value: Any, field: str) -> int:
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An integer within the bounds; a decimal that is a whole number (60.0, 6E+1) is one.
+    The bounds are checked before any conversion, so 1E+1000000 costs nothing."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         invalid(field, f"expected an integer, found {_json_kind(value)}")
+    if isinstance(value, int):
+        if not -_LARGEST_WHOLE < value < _LARGEST_WHOLE:
+            _out_of_range(value, field)
+        return int(value)
+    if not in_range(value):
+        _out_of_range(value, field)
+    if value != value.to_integral_value():
+        invalid(field, f"expected an integer, found {shown(value)}")
     return int(value)
 
 
 def as_decimal(value: Any, field: str) -> Decimal:
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return Decimal(value)
+    """A decimal within the bounds, from a JSON number or from text ("12.50")."""
     if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            parsed = Decimal("NaN")
-        if parsed.is_finite():
-            return parsed
-        invalid(field, f"expected a decimal, found {value!r}")
-    invalid(field, f"expected a decimal, found {_json_kind(value)}")
-    raise AssertionError  # unreachable: invalid() raises
+        number = _decimal_text(value.strip())
+        if number is None or not number.is_finite():
+            invalid(field, f"expected a decimal, found {shown(value)}")
+    elif isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        invalid(field, f"expected a decimal, found {_json_kind(value)}")
+    else:
+        number = Decimal(as_int(value, field)) if isinstance(value, int) else value
+    if not in_range(number):
+        _out_of_range(value, field)
+    return Decimal(number)
 
 
 def as_bool(value: Any, field: str) -> bool:
@@ -650,35 +739,33 @@ def as_bool(value: Any, field: str) -> bool:
 
 
 def as_date(value: Any, field: str) -> dt.date:
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and len(value) == 10 and value.isascii() and \
+            value[4] == value[7] == "-":
         try:
             return dt.date.fromisoformat(value)
         except ValueError:
             pass
-    invalid(field, f"expected a date YYYY-MM-DD, found {value!r}")
-    raise AssertionError
+    invalid(field, f"expected a date YYYY-MM-DD, found {shown(value)}")
 
 
 def as_datetime(value: Any, field: str) -> dt.datetime:
-    if isinstance(value, str):
+    if isinstance(value, str) and len(value) <= MAX_DATETIME_TEXT and value.isascii():
         try:
             return datetime(value)
         except RuleError as error:
             invalid(field, str(error))
-    invalid(field, f"expected an ISO 8601 date-time, found {value!r}")
-    raise AssertionError
+    invalid(field, f"expected an ISO 8601 date-time, found {shown(value)}")
 
 
 def as_money(value: Any, field: str) -> Money:
     if isinstance(value, dict) and set(value) == {"amount", "currency"}:
         return Money(as_decimal(value["amount"], field), as_string(value["currency"], field))
-    invalid(field, "expected {amount, currency}")
-    raise AssertionError
+    invalid(field, f"expected {{amount, currency}}, found {_json_kind(value)}")
 
 
 def as_enum(value: Any, members: tuple[str, ...], field: str) -> str:
     if value not in members:
-        invalid(field, f"{value!r} is not one of {', '.join(members)}")
+        invalid(field, f"{shown(value)} is not one of {', '.join(members)}")
     return str(value)
 
 
@@ -750,5 +837,18 @@ class Index:
         if len(rows) == 1:
             return rows[0]
         if len(rows) > 1:
-            raise RuleError(f"lookup is ambiguous: {len(rows)} rows match {key}")
+            raise RuleError(f"lookup is ambiguous: {len(rows)} rows match "
+                            f"{', '.join(shown(part) for part in key)}")
         return rows[0] if rows else None
+
+
+def lookup_one(indexes: dict[str, Index], name: str, key: tuple[Any, ...],
+               at: dt.date | None) -> dict[str, Any] | None:
+    """The one row of an indexed entity with this key (in force on `at`), or None."""
+    return indexes[name].one(key, at)
+
+
+def lookup_all(indexes: dict[str, Index], name: str, key: tuple[Any, ...],
+               at: dt.date | None) -> list[dict[str, Any]]:
+    """Every row of an indexed entity with this key (in force on `at`)."""
+    return indexes[name].all(key, at)
