@@ -9,7 +9,7 @@ import re
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -20,16 +20,18 @@ from engine import explain as explain_view
 from engine import ledger as ledger_export
 from engine import lineage as lineage_view
 from engine import wip as wip_report
-from engine.errors import BillsyncError, Diagnostic
+from engine.errors import BillsyncError, Diagnostic, RunError
 from engine.render import counts, render
-from engine.report import print_summary
+from engine.report import add_row, amount, cell, print_summary
+from engine.run import paths
 from engine.spec import jsonschema
 from engine.testing import run_tests
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="billsync: delivery to billing, from a YAML spec.")
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, emoji=False, soft_wrap=True,
+              width=None if sys.stdout.isatty() else 120)
+err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds billsync.yaml).")]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -52,6 +54,14 @@ def _print_diagnostics(diagnostics: list[Diagnostic], fmt: Format = Format.text)
         return
     target = out if fmt is not Format.text else err
     target.print(render(diagnostics, fmt.value), markup=False)
+
+
+def _stopped(error: RunError) -> NoReturn:
+    """Print why a run (or a report over one) cannot go on; exit 2 for an --out folder
+    that is not to be replaced (bad usage), 1 for inputs that are missing or unsafe."""
+    _print_diagnostics(error.diagnostics)
+    err.print(f"stopped: {counts(error.diagnostics)}", markup=False)
+    raise typer.Exit(2 if any(d.code == "E503" for d in error.diagnostics) else 1)
 
 
 def _plan(project: Path) -> engine.Plan:
@@ -116,17 +126,24 @@ def run(project: ProjectArg,
         through: Annotated[str | None, typer.Option(help="Last period to close, YYYY-MM.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         ) -> None:
-    """Run the compiled spec over input files and write one JSONL file per output."""
+    """Run the compiled spec over input files and write one JSONL file per output. The
+    outputs replace those of an earlier run in --out; a folder that holds anything else is
+    refused. Every input is checked before a record is read."""
     if through is not None and not PERIOD.match(through):
         err.print(f"--through must be a period YYYY-MM, got {through!r}", markup=False)
         raise typer.Exit(2)
     if not data.is_dir():
         err.print(f"--data {data}: no such folder", markup=False)
         raise typer.Exit(2)
-    program = engine.compile(_plan(project))
-    result = engine.run(program, data, out_dir, through)
+    try:
+        paths.check_out_dir(out_dir, data)
+        plan = _plan(project)
+        paths.input_files(plan, data)
+        result = engine.run(engine.compile(plan), data, out_dir, through)
+    except RunError as stopped:
+        _stopped(stopped)
     # Where this run's inputs were, for `billsync explain OUT_DIR` (machine-specific paths).
-    (out_dir / RUN_INPUTS).write_text(json.dumps(
+    paths.write_text(out_dir / RUN_INPUTS, json.dumps(
         {"project": str(project.resolve()), "data": str(data.resolve()), "through": through},
         indent=2) + "\n")
     if not quiet:
@@ -164,6 +181,8 @@ def explain(out_dir: Annotated[Path, typer.Argument(help="The output folder of a
     except explain_view.ExplainError as problem:
         err.print(str(problem), markup=False)
         raise typer.Exit(1) from None
+    except RunError as stopped:
+        _stopped(stopped)
     out.print(explain_view.to_json(step) if as_json else explain_view.render(step),
               markup=False, end="")
 
@@ -202,13 +221,27 @@ def ledger(out_dir: Annotated[Path, typer.Argument(help="The output folder of a 
 def _run_inputs(out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """The run summary and recorded inputs of an output folder, or exit 2."""
     try:
-        summary = json.loads((out_dir / "run_summary.json").read_text())
-        inputs = json.loads((out_dir / RUN_INPUTS).read_text()) \
+        summary = json.loads((out_dir / "run_summary.json").read_text(encoding="utf-8"))
+        inputs = json.loads((out_dir / RUN_INPUTS).read_text(encoding="utf-8")) \
             if (out_dir / RUN_INPUTS).exists() else {}
-    except (OSError, json.JSONDecodeError) as problem:
+    except (OSError, ValueError) as problem:  # ValueError: not JSON, not UTF-8
         err.print(f"{out_dir}: not the output folder of a run ({problem})", markup=False)
         raise typer.Exit(2) from None
+    if not _fits(summary, inputs):
+        err.print(f"{out_dir}: not the output folder of a run (its run_summary.json or "
+                  f"{RUN_INPUTS} is not what a run writes)", markup=False)
+        raise typer.Exit(2)
     return summary, inputs
+
+
+def _fits(summary: Any, inputs: Any) -> bool:
+    """A run summary and recorded inputs as a run writes them: objects, a period or none
+    for through, text or none for the project and data folders."""
+    if not isinstance(summary, dict) or not isinstance(inputs, dict):
+        return False
+    through = summary.get("through")
+    period = through is None or (isinstance(through, str) and PERIOD.match(through) is not None)
+    return period and all(isinstance(inputs.get(key), str | None) for key in ("project", "data"))
 
 
 @app.command()
@@ -232,17 +265,25 @@ def wip(out_dir: Annotated[Path, typer.Argument(help="The output folder of a run
     if "currency" not in dimensions:  # amounts of different currencies never add up
         dimensions = (*dimensions, "currency")
     summary, inputs = _run_inputs(out_dir)
-    data = data or (Path(inputs["data"]) if "data" in inputs else None)
-    rows = wip_report.items(out_dir, data, summary.get("through"))
-    table = Table(title=f"Unbilled work in progress at the close of {summary.get('through')}")
+    data = data or (Path(inputs["data"]) if inputs.get("data") else None)
+    try:
+        rows = wip_report.items(out_dir, data, summary.get("through"))
+    except RunError as stopped:
+        _stopped(stopped)
+    table = Table(title=cell(f"Unbilled work in progress at the close of "
+                             f"{summary.get('through')}"))
     for column in (*dimensions, "items", "hours", "amount at rate"):
         table.add_column(column, justify="right" if column in ("items", "hours", "amount at rate")
                          else "left")
     for group in wip_report.summarise(rows, dimensions):
-        table.add_row(*group.key, str(group.items), f"{group.hours:,}", f"{group.amount:,}")
+        add_row(table, *group.key, group.items, amount(group.hours), amount(group.amount))
     out.print(table)
     target = csv_path or out_dir / "wip.csv"
-    target.write_text(wip_report.to_csv(rows), encoding="utf-8")
+    try:
+        paths.write_text(target, wip_report.to_csv(rows))
+    except OSError as problem:
+        err.print(f"cannot write {target}: {problem.strerror}", markup=False)
+        raise typer.Exit(2) from None
     out.print(f"wrote {len(rows)} items to {target}", markup=False)
 
 

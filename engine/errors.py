@@ -72,6 +72,7 @@ CODES: dict[str, str] = {
     "E301": "dependency cycle",
     "E501": "invalid project manifest",
     "E502": "input file missing, not a file, or outside the data folder",
+    "E503": "output folder holds files that are not a run's output",
     "W601": "definition is never used",
     "W602": "spec test has no cases",
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compile.program import compile_plan
+from engine.escape import printable
 from engine.plan.model import Plan
 from engine.run.runner import Runner
 from engine.run.trace import Invocation, Record, Tracer
@@ -54,8 +55,8 @@ def explain(plan: Plan, data_dir: Path, through: str | None, entity: str,
     Runner(compile_plan(plan, tracer), data_dir, through, tracer=tracer).run()
     record = tracer.outputs.get((entity, record_id))
     if record is None:
-        raise ExplainError(f"no {entity} with id {record_id!r} in a run of {plan.name} "
-                           f"through {through or 'the end'}")
+        raise ExplainError(printable(f"no {entity} with id {record_id!r} in a run of "
+                                     f"{plan.name} through {through or 'the end'}"))
     return _Walk(plan, tracer).step(entity, record, set())
 
 
@@ -120,12 +121,14 @@ def _strings(value: Any) -> list[str]:
 # -- rendering -------------------------------------------------------------------------------
 
 def render(step: Step) -> str:
-    """The record asked about, field by field, then its derivation as an indented tree."""
+    """The record asked about, field by field, then its derivation as an indented tree. Ids
+    and values come from records: each line is made printable (escape.printable), so a
+    control character in one is shown, never sent to the terminal."""
     lines = [f"{step.entity} {step.record.get('id', '')}".rstrip()]
     lines += [f"  {name}: {text(value)}" for name, value in step.record.items()]
     lines.append("")
     _render(step, "", lines, top=True)
-    return "\n".join(lines) + "\n"
+    return "\n".join(printable(line) for line in lines) + "\n"
 
 
 def _render(step: Step, indent: str, lines: list[str], top: bool = False) -> None:

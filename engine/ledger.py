@@ -4,19 +4,30 @@ currency; one transaction per journal entry, debits positive and credits negativ
 
 The account roles are the canonical model's (semantics.md, "Journals"); each belongs to one
 side of the balance sheet or income statement, which is all this module knows of them.
+
+Everything written comes from records, so everything is escaped by construction: text goes
+out only through `quoted` (a Beancount string that nothing can end early), names only
+through `component` and `commodity` (valid by construction, a short hash keeping apart two
+names that clean to the same text), amounts only through `number` (plain notation, every
+digit). A row that is not what a run writes is a LedgerError naming its line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.compile import runtime
-from engine.run.records import read_records
+from engine.escape import printable
+from engine.run.paths import write_text
+from engine.run.records import read_jsonl
 
 ROOTS = {
     "accounts_receivable": "Assets",
@@ -27,77 +38,217 @@ ROOTS = {
     "expense_revenue": "Income",
     "write_down": "Expenses",
 }
+KIND_ORDER = {"revenue": 0, "write_down": 1, "invoice": 2}  # within a line and period
 _INVALID = re.compile(r"[^A-Za-z0-9-]")
+_COMPONENT = re.compile(r"[A-Z0-9][A-Za-z0-9-]*")
+_COMMODITY = re.compile(r"[A-Z]([A-Z0-9'._-]{0,22}[A-Z0-9])?")
+# Sums of amounts are exact whatever their size (a 28-digit context would round them).
+EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN,
+                        traps=[decimal.InvalidOperation])
+T = TypeVar("T")
 
 
 class LedgerError(Exception):
-    """A journal entry the ledger cannot hold (an account role it does not know)."""
+    """A journal entry the ledger cannot hold (an account role it does not know, a row that
+    is not what a run writes), or a ledger that cannot be written."""
+
+
+# -- names, strings and numbers, valid by construction --------------------------------------
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8].upper()
 
 
 def component(text: str) -> str:
-    """A valid account name component: letters, digits and dashes, starting with a capital."""
-    cleaned = _INVALID.sub("-", text) or "X"
-    return cleaned[0].upper() + cleaned[1:] if cleaned[0].isalpha() else "X" + cleaned
+    """A valid account name component: letters, digits and dashes, starting with a capital
+    or a digit. A name that is one (once its first letter is a capital) stays as it is; any
+    other keeps its valid characters and gains a short hash of itself."""
+    capital = text[:1].upper() + text[1:]
+    if _COMPONENT.fullmatch(capital):
+        return capital
+    cleaned = _INVALID.sub("-", capital)[:40]
+    head = cleaned if _COMPONENT.match(cleaned) else "X" + cleaned
+    return f"{head}-{_digest(text)}"
+
+
+def commodity(text: str) -> str:
+    """A valid Beancount commodity: the currency code itself (USD) when it is one, or else X
+    and a short hash of it."""
+    return text if _COMMODITY.fullmatch(text) else f"X{_digest(text)}"
 
 
 def account(role: str, legal_entity: str, currency: str) -> str:
     root = ROOTS.get(role)
     if root is None:
-        raise LedgerError(f"unknown account role '{role}' (known: {', '.join(ROOTS)})")
+        raise LedgerError(f"unknown account role {printable(repr(role))} "
+                          f"(known: {', '.join(ROOTS)})")
     name = "".join(part.capitalize() for part in role.split("_"))
-    return f"{root}:{name}:{component(legal_entity)}:{component(currency)}"
+    return f"{root}:{name}:{component(legal_entity)}:{component(commodity(currency))}"
 
 
-KIND_ORDER = {"revenue": 0, "write_down": 1, "invoice": 2}  # within a line and period
+def quoted(text: str) -> str:
+    """A Beancount string that reads back as the printable form of the text: backslashes
+    and quotes escaped, control characters (a newline too) shown as escapes."""
+    return '"' + printable(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def number(value: Decimal) -> str:
+    """An amount in plain notation with every digit (never 3.3E+29)."""
+    return format(value, "f")
+
+
+# -- rows to directives ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Transaction:
+    """A journal entry as the ledger writes it: its names and amounts already valid."""
+
+    date: str
+    line: str
+    period: str
+    kind: str
+    id: str
+    commodity: str
+    postings: tuple[tuple[str, Decimal], ...]  # account, amount
+
+    def order(self) -> tuple[str, str, str, int, str]:
+        return (self.date, self.line, self.period, KIND_ORDER.get(self.kind, 9), self.id)
+
+    def lines(self) -> list[str]:
+        head = f"{self.date} * {quoted(self.line)} {quoted(f'{self.kind} {self.period}')}"
+        return [head, f"  billsync_id: {quoted(self.id)}",
+                *(f"  {name}  {number(amount)} {self.commodity}" for name, amount in self.postings),
+                ""]
+
+
+@dataclass(frozen=True)
+class Assertion:
+    """One period-end figure of one account, to be summed with the others of its day."""
+
+    date: str
+    account: str
+    commodity: str
+    amount: Decimal
+
+
+def _text(row: dict[str, Any], name: str) -> str:
+    value = row[name]
+    if not isinstance(value, str):
+        raise TypeError(f"field '{name}' is not text")
+    return value
+
+
+def _amount(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise TypeError("an amount is not a decimal")
+    amount = Decimal(value)
+    if not amount.is_finite():
+        raise ValueError("an amount is not finite")
+    return amount
+
+
+def _date(text: str) -> str:
+    return dt.date.fromisoformat(text).isoformat()
+
+
+def _fitting(convert: Callable[[dict[str, Any]], T]) -> Callable[[Any], T]:
+    """convert, with a row that does not fit turned into a LedgerError saying why."""
+    def checked(row: Any) -> T:
+        if not isinstance(row, dict):
+            raise LedgerError("not a JSON object")
+        try:
+            with decimal.localcontext(EXACT):
+                return convert(row)
+        except KeyError as missing:
+            raise LedgerError(f"field {missing} is missing") from None
+        except (TypeError, ValueError, ArithmeticError, runtime.RuleError) as error:
+            raise LedgerError(printable(str(error)) or "a value does not fit") from None
+    return checked
+
+
+@_fitting
+def transaction(entry: dict[str, Any]) -> Transaction:
+    """A journal entry as a transaction: debits positive, credits negative."""
+    currency = _text(entry, "currency")
+    lines = entry["lines"]
+    if not isinstance(lines, list) or not all(isinstance(x, dict) for x in lines):
+        raise TypeError("field 'lines' is not a list of records")
+    postings = tuple(
+        (account(_text(x, "account_role"), _text(entry, "legal_entity"), currency),
+         _amount(x["debit"]) - _amount(x["credit"])) for x in lines)
+    return Transaction(_date(_text(entry, "date")), _text(entry, "contract_line_id"),
+                       _text(entry, "period"), _text(entry, "kind"), _text(entry, "id"),
+                       commodity(currency), postings)
+
+
+@_fitting
+def assertions(row: dict[str, Any]) -> list[Assertion]:
+    """A balance record as assertions on the unbilled receivable (a debit) and deferred
+    revenue (a credit), checked at the start of the day after its period's end."""
+    after = str(runtime.period_end(_text(row, "period")) + dt.timedelta(days=1))
+    currency = _text(row, "currency")
+    return [Assertion(after, account(role, _text(row, "legal_entity"), currency),
+                      commodity(currency), sign * _amount(row[role]))
+            for role, sign in (("unbilled_receivable", 1), ("deferred_revenue", -1))]
 
 
 def to_beancount(entries: Iterable[dict[str, Any]],
                  balances: Iterable[dict[str, Any]] = ()) -> str:
-    """The ledger text: open directives, the entries (per day, line and period: revenue,
-    write-down, invoice), and balance assertions for the unbilled receivable and deferred
-    revenue that the run's balance records report at each period end."""
-    ordered = sorted(entries, key=lambda e: (e["date"], e["contract_line_id"], e["period"],
-                                             KIND_ORDER.get(e["kind"], 9), e["id"]))
-    opened: dict[str, tuple[str, str]] = {}
-    body: list[str] = []
-    for entry in ordered:
-        body.append(f'{entry["date"]} * "{entry["contract_line_id"]}" '
-                    f'"{entry["kind"]} {entry["period"]}"')
-        body.append(f'  billsync_id: "{entry["id"]}"')
-        for line in entry["lines"]:
-            name = account(line["account_role"], entry["legal_entity"], entry["currency"])
-            opened.setdefault(name, (entry["date"], entry["currency"]))
-            amount = Decimal(line["debit"]) - Decimal(line["credit"])
-            body.append(f"  {name}  {amount} {entry['currency']}")
-        body.append("")
-    body += _assertions(balances, opened, ordered[0]["date"] if ordered else "1970-01-01")
-    head = [f"{date} open {name} {currency}" for name, (date, currency) in sorted(
-        opened.items(), key=lambda item: (item[1][0], item[0]))]
-    return "\n".join([*head, "", *body]) + "\n"
+    """The ledger text of journal entries and balance records (LedgerError on a row that
+    does not fit)."""
+    return render([transaction(e) for e in entries],
+                  [a for row in balances for a in assertions(row)])
 
 
-def _assertions(balances: Iterable[dict[str, Any]], opened: dict[str, tuple[str, str]],
-                first_date: str) -> list[str]:
-    """Balance directives, checked at the start of the day after each period end."""
-    totals: dict[tuple[str, str], Decimal] = {}
-    for row in balances:
-        after = str(runtime.period_end(row["period"]) + dt.timedelta(days=1))
-        for role, sign in (("unbilled_receivable", 1), ("deferred_revenue", -1)):
-            name = account(role, row["legal_entity"], row["currency"])
-            opened.setdefault(name, (first_date, row["currency"]))
-            key = (after, name)
-            totals[key] = totals.get(key, Decimal(0)) + sign * Decimal(row[role])
-    currency = {name: ccy for name, (_, ccy) in opened.items()}
-    return [f"{day} balance {name}  {amount} {currency[name]}"
-            for (day, name), amount in sorted(totals.items())]
+def render(transactions: list[Transaction], checks: list[Assertion]) -> str:
+    """Open directives (every account the day before the ledger's first date, so before
+    its first balance assertion), the transactions (per day, line and period: revenue,
+    write-down, invoice), and one balance assertion per account and date, summed."""
+    ordered = sorted(transactions, key=Transaction.order)
+    with decimal.localcontext(EXACT):
+        totals: dict[tuple[str, str, str], Decimal] = {}
+        for check in checks:
+            key = (check.date, check.account, check.commodity)
+            totals[key] = totals.get(key, Decimal(0)) + check.amount
+    accounts = {name: t.commodity for t in ordered for name, _ in t.postings}
+    accounts.update({name: unit for _, name, unit in totals})
+    dates = [t.date for t in ordered] + [day for day, _, _ in totals]
+    first = dt.date.fromisoformat(min(dates)) if dates else dt.date.max
+    opening = first - dt.timedelta(days=1) if first > dt.date.min else first
+    head = [f"{opening} open {name} {unit}" for name, unit in sorted(accounts.items())]
+    body = [line for t in ordered for line in t.lines()]
+    tail = [f"{day} balance {name}  {number(amount)} {unit}"
+            for (day, name, unit), amount in sorted(totals.items())]
+    return "\n".join([*head, "", *body, *tail]) + "\n"
+
+
+# -- files -----------------------------------------------------------------------------------
+
+def _rows(path: Path, convert: Callable[[Any], T]) -> Iterator[T]:
+    """Each row of a run's output file, converted; a LedgerError names the line that does
+    not fit. No file: no rows."""
+    if not path.exists():
+        return
+    for line, row, problem in read_jsonl(path):
+        try:
+            if problem is not None:
+                raise LedgerError(problem)
+            yield convert(row)
+        except LedgerError as error:
+            raise LedgerError(f"{path.name}:{line}: not a record as a run writes it: "
+                              f"{error}") from None
 
 
 def export(out_dir: Path, target: Path | None = None) -> Path:
     """Write OUT_DIR/ledger.beancount (or target) from the run's journal entries and
     balances."""
     path = target or out_dir / "ledger.beancount"
-    path.write_text(to_beancount(read_records(out_dir / "journal_entry.jsonl"),
-                                 read_records(out_dir / "balance.jsonl")), encoding="utf-8")
+    text = render(list(_rows(out_dir / "journal_entry.jsonl", transaction)),
+                  [a for rows in _rows(out_dir / "balance.jsonl", assertions) for a in rows])
+    try:
+        write_text(path, text)
+    except OSError as error:
+        raise LedgerError(f"cannot write {path}: {error.strerror}") from None
     return path
 
 
@@ -110,5 +261,5 @@ def check(path: Path) -> list[str]:
         raise LedgerError("beancount is not installed: pip install 'billsync[test]'") \
             from missing
     _, errors, _ = loader.load_file(str(path))
-    return [f"{e.source.get('filename', path)}:{e.source.get('lineno', '?')}: {e.message}"
-            if e.source else str(e.message) for e in errors]
+    return [printable(f"{e.source.get('filename', path)}:{e.source.get('lineno', '?')}: "
+                      f"{e.message}" if e.source else str(e.message)) for e in errors]

@@ -1,19 +1,40 @@
 """The readable run summary: what came in and where it went, the invoices per client, and
-the books (revenue, invoiced, unbilled, deferred) per client and period."""
+the books (revenue, invoiced, unbilled, deferred) per client and period.
+
+Ids and names come from records: every cell is a rich Text made through escape.printable,
+so neither an escape sequence nor rich markup (`[bold]`) in an id reaches the terminal as
+anything but visible text."""
 
 from __future__ import annotations
 
+import decimal
 from collections import defaultdict
 from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from engine.escape import printable
 from engine.run.runner import RunResult
 
 
+def cell(value: object) -> Text:
+    """A table cell or title showing the value as plain, printable text (no markup)."""
+    return Text(printable(str(value)))
+
+
+def add_row(table: Table, *values: object) -> None:
+    table.add_row(*(cell(value) for value in values))
+
+
+def amount(value: Decimal) -> str:
+    """An amount with thousands separators, in plain notation at any size."""
+    return format(value, ",f")
+
+
 def inputs_table(result: RunResult) -> Table:
-    table = Table(title=f"Inputs ({result.plan.name}, spec {result.plan.spec_version})")
+    table = Table(title=cell(f"Inputs ({result.plan.name}, spec {result.plan.spec_version})"))
     for column in ("input", "received", "invalid", "duplicate", "superseded", "excluded",
                    "excepted", "routed", "loaded", "reconciles"):
         table.add_column(column, justify="left" if column == "input" else "right")
@@ -21,9 +42,9 @@ def inputs_table(result: RunResult) -> Table:
         if not tally.received:
             continue
         excluded = ", ".join(f"{k} {v}" for k, v in sorted(tally.excluded.items())) or "0"
-        table.add_row(name, str(tally.received), str(tally.invalid), str(tally.duplicate),
-                      str(tally.superseded), excluded, str(tally.excepted), str(tally.routed),
-                      str(tally.loaded), "yes" if tally.accounted == tally.received else "NO")
+        add_row(table, name, tally.received, tally.invalid, tally.duplicate, tally.superseded,
+                excluded, tally.excepted, tally.routed, tally.loaded,
+                "yes" if tally.accounted == tally.received else "NO")
     return table
 
 
@@ -32,9 +53,9 @@ def outputs_table(result: RunResult) -> Table:
     table.add_column("file")
     table.add_column("records", justify="right")
     for name, rows in sorted(result.outputs.items()):
-        table.add_row(f"{name}.jsonl", str(len(rows)))
+        add_row(table, f"{name}.jsonl", len(rows))
     for name, rows in sorted(result.payloads.items()):
-        table.add_row(f"payloads/{name}.jsonl", str(len(rows)))
+        add_row(table, f"payloads/{name}.jsonl", len(rows))
     return table
 
 
@@ -52,8 +73,8 @@ def invoices_table(result: RunResult) -> Table:
         row[2] += invoice["tax_total"]
         row[3] += invoice["total"]
     for (customer, period, currency), (count, subtotal, tax, total) in sorted(totals.items()):
-        table.add_row(customer, period, currency, str(count), f"{subtotal:,}", f"{tax:,}",
-                      f"{total:,}")
+        add_row(table, customer, period, currency, count, amount(subtotal), amount(tax),
+                amount(total))
     return table
 
 
@@ -83,7 +104,7 @@ def books_table(result: RunResult) -> Table:
         ties[key] = ties[key] and revenue - invoiced == (
             balance["unbilled_receivable"] - balance["deferred_revenue"])
     for key, figures in sorted(rows.items()):
-        table.add_row(*key, *(f"{value:,}" for value in figures), "yes" if ties[key] else "NO")
+        add_row(table, *key, *map(amount, figures), "yes" if ties[key] else "NO")
     return table
 
 
@@ -95,13 +116,17 @@ def exceptions_table(result: RunResult) -> Table:
     for row in result.outputs.get("exception", []):
         counts[(row["code"], row["owner_role"])] += 1
     for (code, owner), count in sorted(counts.items()):
-        table.add_row(code, owner, str(count))
+        add_row(table, code, owner, count)
     return table
 
 
 def print_summary(result: RunResult, console: Console) -> None:
-    for table in (inputs_table(result), outputs_table(result), invoices_table(result),
-                  books_table(result), exceptions_table(result)):
+    """The tables, their sums exact whatever the size of the amounts."""
+    with decimal.localcontext(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX,
+                              Emin=decimal.MIN_EMIN):
+        tables = (inputs_table(result), outputs_table(result), invoices_table(result),
+                  books_table(result), exceptions_table(result))
+    for table in tables:
         console.print(table)
     verdict = "all input counts reconcile" if result.reconciles else "COUNTS DO NOT RECONCILE"
     console.print(f"[bold]{verdict}[/bold]")

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from engine.compile import runtime
 from engine.compile.program import Program
 from engine.compile.runtime import text
 from engine.load.project import Loaded
@@ -107,9 +108,19 @@ def _input_file(program: Program, entity: str) -> str:
     return f"{entity}.jsonl"
 
 
+def _unknown_given(program: Program, case: SpecTestCase) -> list[str]:
+    """Given records may only be of entities the spec declares (the entity names the file
+    they are written to)."""
+    known = {entity.name for entity in program.plan.entities}
+    return [f"given: '{runtime.shown(entity)}' is not an entity of this spec"
+            for entity in case.given if entity not in known]
+
+
 def _write_given(program: Program, case: SpecTestCase, folder: Path) -> None:
     for entity, rows in case.given.items():
-        with (folder / _input_file(program, entity)).open("a", encoding="utf-8") as handle:
+        path = folder / _input_file(program, entity)  # a relative path without '..' (E104)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as handle:
             for row in rows:
                 handle.write(json.dumps(row, default=_plain_json) + "\n")
 
@@ -126,6 +137,9 @@ def run_case(program: Program, loaded: Loaded[SpecTestFile], index: int) -> Case
     result = CaseResult(span.file, span.line, case.name)
     if not any(case.expect.values()) and not case.absent:
         result.failures.append("the case expects nothing: add records under expect")
+        return result
+    result.failures += _unknown_given(program, case)
+    if result.failures:
         return result
     with tempfile.TemporaryDirectory(prefix="billsync-test-") as folder:
         _write_given(program, case, Path(folder))

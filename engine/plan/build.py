@@ -40,7 +40,9 @@ def build_plan(ctx: CheckContext, collector: Collector) -> Plan:
         rules=rules,
         exception_codes=tuple(sorted(ctx.exception_codes.values(), key=lambda c: c.code)),
         lookups=lookups,
-        inputs=tuple(InputIR(i.file, i.mapping) for i in manifest.inputs),
+        inputs=tuple(InputIR(i.file, i.mapping, i.optional,
+                             ctx.project.manifest.span("inputs", index, "file"))
+                     for index, i in enumerate(manifest.inputs)),
         outputs=tuple(manifest.outputs),
         graph_nodes=tuple((node, kind, None) for node, kind in graph.nodes()),
         graph_edges=tuple(sorted(ctx.edges, key=lambda e: (e[0], e[1], e[2]))),

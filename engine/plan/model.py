@@ -161,8 +161,10 @@ class LookupIR:
 
 @dataclass(frozen=True)
 class InputIR:
-    file: str
+    file: str  # relative to the data folder
     mapping: str
+    optional: bool = False  # absent is fine; else a missing file stops the run (E502)
+    span: Span | None = None  # the manifest's `file:`
 
 
 @dataclass(frozen=True)

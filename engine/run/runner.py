@@ -26,14 +26,15 @@ from engine.compile import runtime
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
+from engine.run.failures import RULE_FAILURES, described
+from engine.run.paths import SUMMARY, input_files, replacing
 from engine.run.records import decimals_of, dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
 from engine.run.store import SortedRuns
 from engine.run.trace import Tracer, TracingSink
 
 FAR_FUTURE = "9999-12"
-# Failures of generated code on one record; anything else is a bug of the engine and stops.
-RULE_FAILURES = (runtime.RuleError, ArithmeticError, KeyError, TypeError, IndexError)
+MAX_ID_LENGTH = 256  # an invalid record's own id, when longer, is replaced by its place
 CHUNK = 100_000  # records held in memory per sorted store before spilling
 Record = dict[str, Any]
 Validate = Callable[[Any], Record]
@@ -102,6 +103,7 @@ class Runner:
         self.tallies: dict[str, Tally] = {}
         self._tally_of: dict[str, Tally] = {}  # by file name, as records carry it
         self.entities = {e.name: e for e in self.plan.entities}
+        self.inputs: dict[str, Path | None] = {}  # file -> its real path; set by run()
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -121,10 +123,12 @@ class Runner:
         self.sink.origin = None
 
     def _read(self, file: str, entity: str, validate: Validate) -> Iterator[Record]:
-        """Valid records of one file; invalid ones become INVALID_RECORD exceptions."""
+        """Valid records of one file; invalid ones become INVALID_RECORD exceptions. Files
+        were found, once for the run, by the one resolver (run/paths.py); an optional file
+        that is absent has no records."""
         tally = self.tally(file)
-        path = self.data_dir / file
-        if not path.exists():
+        path = self.inputs[file]
+        if path is None:
             return
         for line, raw, problem in read_jsonl(path):
             tally.received += 1
@@ -134,9 +138,7 @@ class Runner:
                 yield validate(raw)
             except runtime.InvalidRecord as error:
                 tally.invalid += 1
-                source_id = str(raw["id"]) if isinstance(raw, dict) and raw.get("id") is not None \
-                    else f"{file}:{line}"
-                self._invalid(entity, source_id, file, line, error)
+                self._invalid(entity, _source_id(raw, file, line), file, line, error)
 
     def _mapper(self, mapping: MappingIR) -> Validate:
         """Check a vendor record and map it to its canonical entity (fused when possible)."""
@@ -147,10 +149,10 @@ class Runner:
         def convert(raw: Any) -> Record:
             try:
                 mapped: Record = fused(raw) if fused else function(check(raw))
-            except (runtime.RuleError, ArithmeticError) as error:
-                span = self.program.span_of(error.__traceback__)
-                where = f" (mapping {mapping.id}, {span.file}:{span.line})" if span else ""
-                raise runtime.InvalidRecord("(mapping)", f"{error}{where}") from None
+            except RULE_FAILURES as error:
+                failure = self.program.failure(error.__traceback__)
+                raise runtime.InvalidRecord("(mapping)", described(
+                    failure, f"mapping {mapping.id}", error)) from None
             return mapped
         return convert
 
@@ -243,10 +245,9 @@ class Runner:
 
     def _failed(self, error: Exception) -> None:
         """A failure inside generated code is a RULE_ERROR naming the rule and YAML line."""
-        rule_id, span = self.program.failure(error.__traceback__)
-        where = f" at {span.file}:{span.line}:{span.col}" if span else ""
-        self.sink.exception("RULE_ERROR", f"rule {rule_id} failed{where}: {error}",
-                            rule_id=rule_id)
+        failure = self.program.failure(error.__traceback__)
+        rule_id = failure.owner.id if failure.owner else None
+        self.sink.exception("RULE_ERROR", described(failure, "a rule", error), rule_id=rule_id)
 
     def _guarded(self, call: Callable[..., object], *args: Any) -> None:
         """Run generated code; a failure becomes a RULE_ERROR and the run goes on."""
@@ -341,6 +342,9 @@ class Runner:
     # -- the whole run -----------------------------------------------------------------------
 
     def run(self) -> RunResult:
+        """The whole run. Every input is resolved first (RunError listing every unsafe or
+        missing one), so a run never stops half-way on a path."""
+        self.inputs = input_files(self.plan, self.data_dir)
         with decimal.localcontext(runtime.DECIMAL_CONTEXT), _few_collections():
             self.program.reset(self.through or FAR_FUTURE, self.sink)
             tables = self.load_reference()
@@ -351,6 +355,17 @@ class Runner:
             self.flush_groups()
             payloads = self.outbound()
         return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through)
+
+
+def _source_id(raw: Any, file: str, line: int) -> str:
+    """What an invalid record is filed under: its id when that is short text or a whole
+    number, else its place in the file (an id can be anything in a record that failed)."""
+    ident = raw.get("id") if isinstance(raw, dict) else None
+    if isinstance(ident, str) and 0 < len(ident) <= MAX_ID_LENGTH and ident.isprintable():
+        return ident
+    if type(ident) is int and abs(ident) < 10 ** 20:
+        return str(ident)
+    return f"{file}:{line}"
 
 
 def _tracing_sink(plan: Plan, chunk: int, tracer: Tracer) -> Sink:
@@ -376,24 +391,27 @@ def _append_mapped(rows: list[Record], function: Callable[..., Record], record: 
 
 
 def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
-    """One JSONL file per output entity and vendor payload, and run_summary.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    """One JSONL file per output entity and vendor payload, and run_summary.json, written to
+    a staging folder whose files then replace out_dir's contents (run/paths.py): no file of
+    an earlier run survives beside them. A folder that is neither new, empty nor an earlier
+    run's output is refused (RunError, E503) before anything is written."""
     entities = {e.name: e for e in result.plan.entities}
-    for name, store in sorted(result.stores.items()):
-        exact = decimals_of(entities[name].fields)
-        written.append(_write(out_dir / f"{name}.jsonl",
-                              (dumps(exact(r)) for r in iter_output(name, store))))
-    for name, rows in sorted(result.payloads.items()):
-        written.append(_write(out_dir / "payloads" / f"{name}.jsonl",
-                              (dumps(r, numbers_as_text=False) for r in rows)))
-    summary = out_dir / "run_summary.json"
-    summary.write_text(json.dumps(result.summary(), indent=2, sort_keys=True) + "\n")
-    written.append(summary)
-    return written
+    with replacing(out_dir) as staging:
+        written = []
+        for name, store in sorted(result.stores.items()):
+            exact = decimals_of(entities[name].fields)
+            written.append(_write(staging / f"{name}.jsonl",
+                                  (dumps(exact(r)) for r in iter_output(name, store))))
+        for name, rows in sorted(result.payloads.items()):
+            written.append(_write(staging / "payloads" / f"{name}.jsonl",
+                                  (dumps(r, numbers_as_text=False) for r in rows)))
+        summary = json.dumps(result.summary(), indent=2, sort_keys=True)
+        written.append(_write(staging / SUMMARY, iter([summary])))
+    return [out_dir / path.relative_to(staging) for path in written]
 
 
 def _write(path: Path, lines: Iterator[str]) -> Path:
+    """A new file of lines, each ending in a newline (its folder made when needed)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for line in lines:
