@@ -5,6 +5,7 @@ lineage, graph, schemas. Exit codes: 0 success, 1 problems found (errors, failed
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from enum import StrEnum
@@ -21,6 +22,7 @@ from engine import ledger as ledger_export
 from engine import lineage as lineage_view
 from engine import wip as wip_report
 from engine.errors import BillsyncError, Diagnostic, RunError
+from engine.escape import printable
 from engine.render import counts, render
 from engine.report import add_row, amount, cell, print_summary
 from engine.run import paths
@@ -357,6 +359,14 @@ def main() -> None:
     except BillsyncError as error:
         _print_diagnostics(error.diagnostics)
         sys.exit(1)
+    except Exception as error:  # a fault of billsync itself, never of the input
+        if os.environ.get("BILLSYNC_DEBUG"):
+            raise
+        err.print(f"billsync: internal error ({printable(str(error))[:200]}). "
+                  "This is a bug of billsync, not of your "
+                  "spec or records: please report it (see SECURITY.md); set BILLSYNC_DEBUG=1 "
+                  "to see where it happened.", markup=False)
+        sys.exit(70)
 
 
 if __name__ == "__main__":

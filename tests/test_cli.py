@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
@@ -66,3 +67,27 @@ def test_schemas_check_reports_stale_files(tmp_path: Path) -> None:
     """`schemas --check` exits 1 when the generated schemas differ from the code."""
     assert runner.invoke(app, ["schemas", "--check", "schemas"]).exit_code == 0
     assert runner.invoke(app, ["schemas", "--check", str(tmp_path)]).exit_code == 1
+
+
+def test_an_internal_fault_is_a_message_not_a_traceback(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    """A bug of billsync itself ends in one line asking for a report, exit 70, no traceback
+    and no Python class name (BILLSYNC_DEBUG=1 shows the traceback)."""
+    import sys
+
+    import engine.cli
+
+    def broken(_: object) -> None:
+        raise KeyError("plan")
+
+    monkeypatch.setattr(engine, "compile", broken)
+    monkeypatch.setattr(sys, "argv", ["billsync", "compile", "examples/standard",
+                                      "--emit-python"])
+    monkeypatch.delenv("BILLSYNC_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        engine.cli.main()
+    assert stopped.value.code == 70
+    message = capsys.readouterr().err
+    assert "internal error" in message and "please report it" in message
+    assert "Traceback" not in message and "KeyError" not in message

@@ -26,7 +26,7 @@ from decimal import (
     InvalidOperation,
     Overflow,
 )
-from typing import Any, NoReturn
+from typing import Any
 
 DECIMAL_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN,
                           traps=[InvalidOperation, DivisionByZero, Overflow])
@@ -48,14 +48,6 @@ MINOR_UNITS: dict[str, int] = {
 
 class RuleError(Exception):
     """A failure inside a rule on one record: the record becomes a RULE_ERROR exception."""
-
-
-class InvalidRecord(Exception):
-    """A record that does not fit its entity; names the field and the reason."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field, self.reason = field, reason
 
 
 @dataclass(frozen=True)
@@ -123,7 +115,7 @@ def shown(value: Any, limit: int = 60) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         return "a number of more than 77 digits"
     if value is None or isinstance(value, (list, dict)):
-        return _json_kind(value)
+        return json_kind(value)
     form = repr(value) if isinstance(value, str) else \
         str(value) if isinstance(value, Decimal) else text(value)
     return form if len(form) <= limit else form[:limit - 1] + "…"
@@ -645,7 +637,7 @@ def sort_key(value: Any) -> tuple[Any, ...]:
     return (1, value)
 
 
-# -- input validation (called by generated validators) ------------------------------------
+# -- bounds of input numbers ---------------------------------------------------------------
 
 # The bounds of an input number: at most 20 digits before the decimal point and 20 after.
 # Money, rates and quantities never need more, every number in range is exact in the
@@ -653,12 +645,7 @@ def sort_key(value: Any) -> tuple[Any, ...]:
 MAX_WHOLE_DIGITS = 20
 MAX_FRACTION_DIGITS = 20
 MAX_NUMBER_TEXT = 64  # characters of a number written as text (a JSON literal or "12.50")
-MAX_DATETIME_TEXT = 64  # an ISO 8601 date-time has at most 32
-_LARGEST_WHOLE = 10 ** MAX_WHOLE_DIGITS
-
-
-def invalid(field: str, reason: str) -> NoReturn:
-    raise InvalidRecord(field, reason)
+LARGEST_WHOLE = 10 ** MAX_WHOLE_DIGITS
 
 
 def in_range(value: Decimal) -> bool:
@@ -668,7 +655,7 @@ def in_range(value: Decimal) -> bool:
         int(value.as_tuple().exponent) >= -MAX_FRACTION_DIGITS
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """What a JSON value is, in words (never a Python class name)."""
     if value is None:
         return "null"
@@ -677,108 +664,6 @@ def _json_kind(value: Any) -> str:
         if isinstance(value, types):
             return kind
     return "a value of another kind"
-
-
-def _out_of_range(value: Any, field: str) -> None:
-    invalid(field, f"{shown(value)} is out of range (at most {MAX_WHOLE_DIGITS} digits "
-                   f"before the decimal point and {MAX_FRACTION_DIGITS} after)")
-
-
-def _decimal_text(text: str) -> Decimal | None:
-    """A decimal written as plain ASCII text of bounded length ("12.50", "-3", "1e3"), or
-    None. Digit separators ("1_000") and other scripts' digits are not decimals here."""
-    if len(text) > MAX_NUMBER_TEXT or not text.isascii() or "_" in text:
-        return None
-    try:
-        return Decimal(text, DECIMAL_CONTEXT)
-    except ArithmeticError:
-        return None
-
-
-def as_string(value: Any, field: str) -> str:
-    if not isinstance(value, str):
-        invalid(field, f"expected text, found {_json_kind(value)}")
-    return str(value)
-
-
-def as_int(value: Any, field: str) -> int:
-    """An integer within the bounds; a decimal that is a whole number (60.0, 6E+1) is one.
-    The bounds are checked before any conversion, so 1E+1000000 costs nothing."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        invalid(field, f"expected an integer, found {_json_kind(value)}")
-    if isinstance(value, int):
-        if not -_LARGEST_WHOLE < value < _LARGEST_WHOLE:
-            _out_of_range(value, field)
-        return int(value)
-    if not in_range(value):
-        _out_of_range(value, field)
-    if value != value.to_integral_value():
-        invalid(field, f"expected an integer, found {shown(value)}")
-    return int(value)
-
-
-def as_decimal(value: Any, field: str) -> Decimal:
-    """A decimal within the bounds, from a JSON number or from text ("12.50")."""
-    if isinstance(value, str):
-        number = _decimal_text(value.strip())
-        if number is None or not number.is_finite():
-            invalid(field, f"expected a decimal, found {shown(value)}")
-    elif isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        invalid(field, f"expected a decimal, found {_json_kind(value)}")
-    else:
-        number = Decimal(as_int(value, field)) if isinstance(value, int) else value
-    if not in_range(number):
-        _out_of_range(value, field)
-    return Decimal(number)
-
-
-def as_bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool):
-        invalid(field, f"expected true or false, found {_json_kind(value)}")
-    return bool(value)
-
-
-def as_date(value: Any, field: str) -> dt.date:
-    if isinstance(value, str) and len(value) == 10 and value.isascii() and \
-            value[4] == value[7] == "-":
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    invalid(field, f"expected a date YYYY-MM-DD, found {shown(value)}")
-
-
-def as_datetime(value: Any, field: str) -> dt.datetime:
-    if isinstance(value, str) and len(value) <= MAX_DATETIME_TEXT and value.isascii():
-        try:
-            return datetime(value)
-        except RuleError as error:
-            invalid(field, str(error))
-    invalid(field, f"expected an ISO 8601 date-time, found {shown(value)}")
-
-
-def as_money(value: Any, field: str) -> Money:
-    if isinstance(value, dict) and set(value) == {"amount", "currency"}:
-        return Money(as_decimal(value["amount"], field), as_string(value["currency"], field))
-    invalid(field, f"expected {{amount, currency}}, found {_json_kind(value)}")
-
-
-def as_enum(value: Any, members: tuple[str, ...], field: str) -> str:
-    if value not in members:
-        invalid(field, f"{shown(value)} is not one of {', '.join(members)}")
-    return str(value)
-
-
-def as_list(value: Any, field: str) -> list[Any]:
-    if not isinstance(value, list):
-        invalid(field, f"expected a list, found {_json_kind(value)}")
-    return list(value)
-
-
-def at_least(value: Any, minimum: int, field: str) -> Any:
-    if value < minimum:
-        invalid(field, f"must be at least {minimum}, found {value}")
-    return value
 
 
 # -- lookups -----------------------------------------------------------------------------

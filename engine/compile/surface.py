@@ -16,7 +16,7 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-from engine.compile import runtime
+from engine.compile import inputs, runtime
 from engine.compile.pyast import CompileBug, nodes
 
 PREFIX = "rt_"  # runtime functions are reached as rt_<name>
@@ -34,9 +34,9 @@ RUNTIME_FUNCTIONS: tuple[Callable[..., Any], ...] = (
     runtime.sort_by, runtime.allocate, runtime.fill, runtime.scan, runtime.index,
     runtime.unwrap, runtime.absent, runtime.mul, runtime.div, runtime.lookup_one,
     runtime.lookup_all,
-    runtime.invalid, runtime.as_string, runtime.as_int, runtime.as_decimal, runtime.as_bool,
-    runtime.as_date, runtime.as_datetime, runtime.as_money, runtime.as_enum, runtime.as_list,
-    runtime.at_least,
+    inputs.invalid, inputs.as_string, inputs.as_int, inputs.as_decimal, inputs.as_bool,
+    inputs.as_date, inputs.as_datetime, inputs.as_money, inputs.as_enum, inputs.as_list,
+    inputs.at_least,
 )
 # Language function names that differ from their runtime function's name.
 RENAMED = {"str": "text", "sum": "sum_list", "zip": "zip_"}

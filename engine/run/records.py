@@ -197,18 +197,6 @@ def read_jsonl(path: Path) -> Iterator[JsonLine]:
 
 # -- output ------------------------------------------------------------------------------
 
-def read_records(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a JSONL file, numbers exact and unchecked, read with the bounds of
-    read_jsonl; none when there is no such file. A line that is not a JSON object, or that
-    the reader refuses, is left out without a word: in a file the run read, the run reported
-    it as INVALID_RECORD and used nothing of it. Where a lost line must be named instead (a
-    run's own outputs hold nothing else unless damaged after the run), read with read_jsonl
-    and name the line's problem, as the ledger does."""
-    if not path.exists():
-        return []
-    return [line.value for line in read_jsonl(path) if type(line.value) is dict]
-
-
 def _encode(value: Any, numbers_as_text: bool) -> str:
     encode = _ENCODERS.get(type(value))
     if encode is None:

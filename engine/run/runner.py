@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.compile import runtime
+from engine.compile.inputs import InvalidRecord
 from engine.compile.program import Program
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
@@ -116,7 +117,7 @@ class Runner:
         return found
 
     def _invalid(self, entity: str, source_id: str, file: str, line: int,
-                 error: runtime.InvalidRecord) -> None:
+                 error: InvalidRecord) -> None:
         self.sink.begin(Origin(entity, source_id, file, line))
         self.sink.exception("INVALID_RECORD", f"{file}:{line}: field '{error.field}': "
                             f"{error.reason}", None, error.field)
@@ -134,9 +135,9 @@ class Runner:
             tally.received += 1
             try:
                 if problem is not None:
-                    raise runtime.InvalidRecord("(line)", problem)
+                    raise InvalidRecord("(line)", problem)
                 yield validate(raw)
-            except runtime.InvalidRecord as error:
+            except InvalidRecord as error:
                 tally.invalid += 1
                 self._invalid(entity, _source_id(raw, file, line), file, line, error)
 
@@ -151,7 +152,7 @@ class Runner:
                 mapped: Record = fused(raw) if fused else function(check(raw))
             except RULE_FAILURES as error:
                 failure = self.program.failure(error.__traceback__)
-                raise runtime.InvalidRecord("(mapping)", described(
+                raise InvalidRecord("(mapping)", described(
                     failure, f"mapping {mapping.id}", error)) from None
             return mapped
         return convert

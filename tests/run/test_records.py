@@ -1,5 +1,5 @@
 """run/records: the JSONL reader bounds what one line may cost, and says in words why a
-line holds no record; read_records gives the reports the objects of a file."""
+line holds no record."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.run import records
-from engine.run.records import JsonLine, OutOfRange, read_jsonl, read_records
+from engine.run.records import JsonLine, OutOfRange, read_jsonl
 
 
 def lines_of(tmp_path: Path, content: bytes) -> list[JsonLine]:
@@ -131,10 +131,3 @@ def test_a_line_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
     assert problem_of(tmp_path, b'{"a": "\xff"}') == "not UTF-8 (byte 8)"
 
 
-def test_read_records_gives_the_objects_and_leaves_out_what_is_not_one(tmp_path: Path) -> None:
-    """A report never stops on a line the run refused; a missing file has no records."""
-    path = tmp_path / "customer.jsonl"
-    path.write_bytes(b'{"id": "C1"}\n[1]\n{bad\n{"id": "C2", "id": "C3"}\n"text"\n'
-                     b'{"id": "C4", "n": 1e1000000}\n')
-    assert [r["id"] for r in read_records(path)] == ["C1", "C4"]
-    assert read_records(tmp_path / "absent.jsonl") == []

@@ -28,6 +28,18 @@ def write_project(root: Path, files: dict[str, str], name: str = "mini") -> Path
     return root
 
 
+def record_rule(steps: str) -> str:
+    """A rule pack holding one record rule, `probe`, over time entries (as `entry`), with
+    the given steps (YAML, indented for the steps list)."""
+    return f"""pack: probe
+rules:
+  - id: probe
+    for: time_entry
+    as: entry
+    steps:
+{steps}"""
+
+
 def unbilled_rule(fields: dict[str, str], when: str | None = None) -> str:
     """A rule emitting one unbilled_item per time entry, with the given field expressions
     (the rest filled with plain values)."""
@@ -36,17 +48,11 @@ def unbilled_rule(fields: dict[str, str], when: str | None = None) -> str:
               "reason": "'test'", **fields}
     lines = "\n".join(f"            {k}: {v!r}" for k, v in values.items())
     guard = f"      - when: {when!r}\n        exclude: guarded_out\n" if when else ""
-    return f"""pack: probe
-rules:
-  - id: probe
-    for: time_entry
-    as: entry
-    steps:
-{guard}      - emit:
+    return record_rule(f"""{guard}      - emit:
           unbilled_item:
 {lines}
         stop: true
-"""
+""")
 
 
 def run_one(project: Path, data: Path, line: str = TIME_ENTRY) -> engine.RunResult:

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from engine.compile import runtime
+from engine.compile import inputs
 from engine.compile.program import Program
 from engine.run.records import MAX_LINE_BYTES, LineProblem, parse_line
 from engine.run.runner import RunResult
@@ -182,22 +182,22 @@ def test_the_outputs_of_a_run_with_hostile_lines_are_valid_utf8(tmp_path: Path) 
 def test_as_int_refuses_a_huge_decimal_without_converting_it() -> None:
     """int(Decimal('1e1000000')) would run for minutes; the bound is checked first."""
     start = time.monotonic()
-    with pytest.raises(runtime.InvalidRecord, match="out of range"):
-        runtime.as_int(Decimal("1e1000000"), "minutes")
-    with pytest.raises(runtime.InvalidRecord, match="out of range"):
-        runtime.as_int(10 ** 5000, "minutes")
+    with pytest.raises(inputs.InvalidRecord, match="out of range"):
+        inputs.as_int(Decimal("1e1000000"), "minutes")
+    with pytest.raises(inputs.InvalidRecord, match="out of range"):
+        inputs.as_int(10 ** 5000, "minutes")
     assert time.monotonic() - start < 1
 
 
 def test_numbers_in_range_keep_every_digit() -> None:
     """20 digits before the point and 20 after are in range, exactly; one more is not."""
     largest = "9" * 20 + "." + "9" * 20
-    assert runtime.as_decimal(largest, "x") == Decimal(largest)
-    assert runtime.as_int(Decimal("6E+1"), "x") == 60
-    assert runtime.as_int(-(10 ** 20) + 1, "x") == -(10 ** 20) + 1
+    assert inputs.as_decimal(largest, "x") == Decimal(largest)
+    assert inputs.as_int(Decimal("6E+1"), "x") == 60
+    assert inputs.as_int(-(10 ** 20) + 1, "x") == -(10 ** 20) + 1
     for beyond in ("1" + "0" * 20, "0." + "0" * 20 + "1", "1E+20", "1E-21"):
-        with pytest.raises(runtime.InvalidRecord, match="out of range"):
-            runtime.as_decimal(beyond, "x")
+        with pytest.raises(inputs.InvalidRecord, match="out of range"):
+            inputs.as_decimal(beyond, "x")
 
 
 # -- the record fuzzer -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 import engine
 from engine.errors import Diagnostic
 from engine.load.yaml_loader import MAX_FILE_BYTES
+from tests.security.project import record_rule
 
 TIME_BOUND = 10.0  # seconds, for any one build below
 MANIFEST = ("name: probe\nversion: 0.0.1\nspec_format: 1\n"
@@ -143,16 +144,10 @@ def rule(let: dict[str, str]) -> str:
     """A record rule over time entries binding let (name -> expression text), then
     excluding every entry."""
     lines = "\n".join(f"          {json.dumps(k)}: {json.dumps(v)}" for k, v in let.items())
-    return f"""pack: probe
-rules:
-  - id: probe
-    for: time_entry
-    as: entry
-    steps:
-      - let:
+    return record_rule(f"""      - let:
 {lines}
       - exclude: probed
-"""
+""")
 
 
 EXPRESSIONS = {
