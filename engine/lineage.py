@@ -3,6 +3,7 @@ an output field, and the whole graph as DOT or Mermaid."""
 
 from __future__ import annotations
 
+from engine.escape import printable
 from engine.plan.graph import SpecGraph
 from engine.plan.model import Plan
 
@@ -49,16 +50,28 @@ def _field_edges(plan: Plan) -> list[tuple[str, str]]:
                    if a.startswith("field:") and b.startswith("field:")})
 
 
+def _dot(text: str) -> str:
+    """A DOT quoted string that nothing in text can end early (a vendor's field name, the
+    project's name): no attribute or statement can be written through it."""
+    return '"' + printable(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _mermaid(text: str) -> str:
+    """A Mermaid label: quotes and markup characters as entity codes, on one line."""
+    escaped = printable(text).replace("#", "#35;").replace('"', "#quot;")
+    return '"' + escaped.replace("<", "#lt;").replace(">", "#gt;") + '"'
+
+
 def to_dot(plan: Plan, fields: bool = False) -> str:
     shapes = {"rule": "box", "mapping": "box", "entity": "cylinder", "stream": "ellipse",
               "field": "plaintext"}
     edges = _field_edges(plan) if fields else _coarse_edges(plan)
     nodes = sorted({n for edge in edges for n in edge})
-    out = [f'digraph "{plan.name}" {{', "  rankdir=LR;"]
+    out = [f"digraph {_dot(plan.name)} {{", "  rankdir=LR;"]
     for node in nodes:
         kind = node.split(":", 1)[0]
-        out.append(f'  "{node}" [shape={shapes.get(kind, "ellipse")}];')
-    out += [f'  "{a}" -> "{b}";' for a, b in edges]
+        out.append(f"  {_dot(node)} [shape={shapes.get(kind, 'ellipse')}];")
+    out += [f"  {_dot(a)} -> {_dot(b)};" for a, b in edges]
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -69,8 +82,9 @@ def to_mermaid(plan: Plan, fields: bool = False) -> str:
     out = ["flowchart LR"]
     for node, ident in ids.items():
         kind, name = node.split(":", 1)
-        shape = f'["{name}"]' if kind in ("rule", "mapping") else f'[("{name}")]' \
-            if kind == "entity" else f'("{name}")'
+        label = _mermaid(name)
+        shape = f"[{label}]" if kind in ("rule", "mapping") else f"[({label})]" \
+            if kind == "entity" else f"({label})"
         out.append(f"  {ident}{shape}")
     out += [f"  {ids[a]} --> {ids[b]}" for a, b in edges]
     return "\n".join(out) + "\n"

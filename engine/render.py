@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from engine.errors import Diagnostic
+from engine.escape import printable
 
 
 @cache
@@ -32,24 +33,42 @@ def _excerpt(diagnostic: Diagnostic) -> list[str]:
 
 
 def text(diagnostic: Diagnostic) -> str:
-    head = (f"{diagnostic.span}: {diagnostic.severity.value}[{diagnostic.code}]: "
-            f"{diagnostic.message}")
-    out = [head, *_excerpt(diagnostic)]
+    """A diagnostic for a terminal: messages quote spec text, so every character a terminal
+    would act on (a line break, an escape) is shown as an escape, one diagnostic per head."""
+    head = (f"{printable(str(diagnostic.span))}: {diagnostic.severity.value}"
+            f"[{diagnostic.code}]: {printable(diagnostic.message)}")
+    out = [head, *(printable(line) for line in _excerpt(diagnostic))]
     if diagnostic.hint:
-        out.append(f"      = hint: {diagnostic.hint}")
+        out.append(f"      = hint: {printable(diagnostic.hint)}")
     for note, span in diagnostic.related:
-        out.append(f"      = note: {note} ({span})")
+        out.append(f"      = note: {printable(note)} ({printable(str(span))})")
     return "\n".join(out)
+
+
+def _github_data(value: str) -> str:
+    """A workflow command's message, escaped as GitHub Actions reads it: a line break in
+    spec text can never start a command of its own (`::set-output`, `::add-mask`)."""
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _github_property(value: str) -> str:
+    return _github_data(value).replace(":", "%3A").replace(",", "%2C")
+
+
+def github(diagnostic: Diagnostic) -> str:
+    """One GitHub Actions annotation (a workflow command) per diagnostic."""
+    span = diagnostic.span
+    message = diagnostic.message + (f" ({diagnostic.hint})" if diagnostic.hint else "")
+    return (f"::{'error' if diagnostic.is_error else 'warning'} "
+            f"file={_github_property(span.file)},line={span.line},col={span.col},"
+            f"title={_github_property(diagnostic.code)}::{_github_data(message)}")
 
 
 def render(diagnostics: list[Diagnostic], fmt: str = "text") -> str:
     if fmt == "json":
         return json.dumps([d.to_json() for d in diagnostics], indent=2)
     if fmt == "github":
-        return "\n".join(
-            f"::{'error' if d.is_error else 'warning'} file={d.span.file},line={d.span.line},"
-            f"col={d.span.col},title={d.code}::{d.message}" + (f" ({d.hint})" if d.hint else "")
-            for d in diagnostics)
+        return "\n".join(github(d) for d in diagnostics)
     return "\n\n".join(text(d) for d in diagnostics)
 
 
