@@ -300,9 +300,10 @@ def test(project: ProjectArg) -> None:
     cases = run_tests(program, result.project.test_files)
     for case in cases:
         mark = "PASS" if case.passed else "FAIL"
-        out.print(f"{mark} {case.file}:{case.line} {case.name}", markup=False)
+        out.print(f"{mark} {printable(f'{case.file}:{case.line} {case.name}')}", markup=False)
         for failure in case.failures:
-            out.print(f"  {failure}", markup=False)
+            out.print("  " + "\n  ".join(printable(line) for line in failure.splitlines()),
+                      markup=False)
     failed = sum(1 for c in cases if not c.passed)
     out.print(f"{len(cases) - failed} passed, {failed} failed", markup=False)
     if failed or not cases:

@@ -494,7 +494,7 @@ class ModuleGen:
                f"{self.plan.spec_version}. Generated: do not edit.\n\n"
                "Names reachable here: rt_* (the runtime), IDX (lookup indexes), POLICY, RUN, "
                "SPEC_VERSION, out_* (where results go), K* (decimal constants).")
-        head: list[py.Stmt] = [py.do(py.const(doc))]
+        head: list[py.Stmt] = [py.docstring(doc)]
         for text, constant in self.constants.items():
             self.names.define(constant)
             head.append(py.assign(constant, py.call("Decimal", py.const(text))))

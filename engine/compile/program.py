@@ -13,6 +13,7 @@ from engine.compile.codegen import generate
 from engine.compile.source import Failure, GeneratedSource
 from engine.compile.surface import TABLE
 from engine.compile.validators import validator_name
+from engine.escape import printable
 from engine.plan.model import GroupRuleIR, Plan
 
 RuleFunction = Callable[..., Any]
@@ -37,7 +38,7 @@ class Program:
 
     def __init__(self, plan: Plan, tracer: Any = None) -> None:
         self.plan = plan
-        self.filename = f"<billsync {plan.name} {plan.spec_version}>"
+        self.filename = f"<billsync {printable(plan.name)} {plan.spec_version}>"
         tree, spans, names = generate(plan, trace=tracer is not None)
         self.source = GeneratedSource(tree, spans, names, self.filename)
         linecache.cache[self.filename] = (len(self.source.text), None,

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from engine.errors import Span
+from engine.escape import printable
 
 Expr = ast.expr
 Stmt = ast.stmt
@@ -155,9 +156,16 @@ def do(value: Expr) -> ast.Expr:
     return ast.Expr(value)
 
 
+def docstring(text: str) -> ast.Expr:
+    """A docstring. Unparse writes a docstring's text as it is, so every character that
+    would not read back the same (a NUL, a carriage return, a line separator from a spec's
+    name or description) is written as a visible escape; the text is for reading only."""
+    return ast.Expr(ast.Constant("\n".join(printable(line) for line in text.split("\n"))))
+
+
 def function(function_name: str, params: Sequence[str], body: Sequence[Stmt],
              doc: str | None = None) -> ast.FunctionDef:
-    statements: list[Stmt] = [ast.Expr(ast.Constant(doc))] if doc is not None else []
+    statements: list[Stmt] = [docstring(doc)] if doc is not None else []
     statements += body
     return ast.FunctionDef(identifier(function_name), _arguments(params),
                            statements or [ast.Pass()], [], None, None, lineno=0)

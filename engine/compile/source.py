@@ -51,7 +51,10 @@ class GeneratedSource:
         self.filename = filename
         self.names = names
         self.text = ast.unparse(tree) + "\n"
-        parsed = ast.parse(self.text, filename)
+        try:
+            parsed = ast.parse(self.text, filename)
+        except (SyntaxError, ValueError) as error:
+            raise CompileBug(f"the generated text does not parse back: {error}") from None
         surface.verify(parsed)  # what runs is checked, whatever unparse made of the tree
         self.lines = self.text.splitlines()
         self.line_spans: list[Span | None] = [None] * (len(self.lines) + 1)

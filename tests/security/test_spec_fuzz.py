@@ -32,7 +32,7 @@ PAYLOADS = (
     "a b", "a-b", "1a", "_x", "__x", "if", "let", "in", "None", "True", "lambda", "import",
     "{x}", "{{", "}", "${x}", "%s", "\\", "'", '"', "#", "&a", "*a", "!!python/object:os",
     "<<", "~", "-", "?", "@", "o:errorDetails", "x@odata.bind", "pse__Proj__c", "a" * 300,
-    "9" * 5000, "", " ", "\t", "\r\n",
+    "9" * 5000, "", " ", "\t", "\r\n", "\ud800", "a\x00b", "\x85", "\u2028", "\ufeff",
 )
 HOSTILE = st.one_of(st.sampled_from(PAYLOADS), st.text(max_size=30),
                     st.sampled_from(PAYLOADS).flatmap(lambda p: st.text(max_size=5).map(
@@ -49,8 +49,13 @@ DEFAULTS = {
 }
 
 
+ESCAPED = [False]  # True: non-ASCII text written as \\uXXXX escapes (lone surrogates too)
+
+
 def _expr(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    """text as a YAML double-quoted scalar (JSON strings are YAML): control characters
+    always as escapes, other characters raw or, with ESCAPED, as escapes too."""
+    return json.dumps(text, ensure_ascii=ESCAPED[0])
 
 
 def _quoted_field(name: str) -> str:
@@ -136,20 +141,23 @@ fields:
 
 
 def _write(root: Path, values: dict[str, str]) -> Path | None:
+    """The project in root; None when the file system refuses a name or the text (a raw
+    lone surrogate cannot be written as UTF-8): nothing to check then."""
     manifest = (f"name: {_expr(values['manifest_name'])}\n"
                 f"version: {_expr(values['manifest_version'])}\n"
                 f"description: {_expr(values['manifest_description'])}\n"
                 "spec_format: 1\npacks: [schemas/entities, ./spec]\ntests: [tests]\n")
-    (root / "billsync.yaml").write_text(manifest, encoding="utf-8")
-    for name, text in _files(values).items():
-        folder = root / ("tests" if name.startswith("tests/") else "spec")
-        path = folder / Path(name).name
+    files = {Path("billsync.yaml"): manifest} | {
+        Path("tests" if name.startswith("tests/") else "spec") / Path(name).name: text
+        for name, text in _files(values).items()}
+    for relative, text in files.items():
+        path = root / relative
         try:
-            folder.mkdir(exist_ok=True)
+            path.parent.mkdir(exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except (OSError, ValueError):
-            return None  # a file name the file system refuses: nothing to check
-        if path.resolve().parent != folder.resolve():
+            return None
+        if path.resolve().parent != path.parent.resolve():
             return None  # a name with a separator or '..': the test writes nothing there
     return root
 
@@ -175,11 +183,14 @@ def _exercise(project: Path) -> None:
 
 @settings(max_examples=EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.dictionaries(st.sampled_from(sorted(DEFAULTS)), HOSTILE, min_size=1, max_size=3))
-def test_hostile_text_anywhere_in_a_spec_never_runs(hostile: dict[str, str]) -> None:
-    """Hostile text in any name, key, id, description or file-name position: check reports
-    a diagnostic or the generated module passes the allow-list, within a time bound, and
-    the canary never appears."""
+@given(st.dictionaries(st.sampled_from(sorted(DEFAULTS)), HOSTILE, min_size=1, max_size=3),
+       st.booleans())
+def test_hostile_text_anywhere_in_a_spec_never_runs(hostile: dict[str, str],
+                                                    escaped: bool) -> None:
+    """Hostile text in any name, key, id, description or file-name position, written raw or
+    as YAML escapes: check reports a diagnostic or the generated module passes the
+    allow-list, within a time bound, and the canary never appears."""
+    ESCAPED[0] = escaped
     CANARY.unlink(missing_ok=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="billsync-fuzz-") as folder:
