@@ -55,6 +55,27 @@ def unbilled_rule(fields: dict[str, str], when: str | None = None) -> str:
 """)
 
 
+def time_entry_mapping(source: str, id_from: str = "src.id", minutes: str = '"60"',
+                       let: dict[str, str] | None = None) -> str:
+    """An inbound mapping `probe_in` from vendor entity `source` to time_entry; id_from,
+    minutes and the let entries (key -> expression) are written as given (YAML text)."""
+    lets = "".join(f"  {key}: {value}\n" for key, value in (let or {}).items())
+    return f"""mapping: probe_in
+vendor: probe
+direction: inbound
+source: {source}
+target: time_entry
+{"let:" + chr(10) + lets if lets else ""}fields:
+  id: {id_from}
+  project_id: "'P1'"
+  role: "'r'"
+  work_date: date('2025-01-02')
+  minutes: {minutes}
+  billable: "true"
+  status: "'approved'"
+"""
+
+
 def run_one(project: Path, data: Path, line: str = TIME_ENTRY) -> engine.RunResult:
     data.mkdir(parents=True, exist_ok=True)
     (data / "time_entry.jsonl").write_text(line, encoding="utf-8")

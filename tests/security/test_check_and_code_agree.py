@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import engine
-from tests.security.project import run_one, unbilled_rule, write_project
+from tests.security.project import run_one, time_entry_mapping, unbilled_rule, write_project
 
 
 def _codes(project: Path) -> list[str]:
@@ -95,22 +95,8 @@ fields:
   "o:minutes": int
   "transactioncurrencyid@odata.bind": string?
 """
-MAPPING = """mapping: probe_in
-vendor: probe
-direction: inbound
-source: probe_vendor_row
-target: time_entry
-let:
-  minutes: src."o:minutes" * 2
-fields:
-  id: src.id
-  project_id: "'P1'"
-  role: "'r'"
-  work_date: date('2025-01-02')
-  minutes: minutes
-  billable: "true"
-  status: "'approved'"
-"""
+MAPPING = time_entry_mapping("probe_vendor_row", minutes="minutes",
+                             let={"minutes": 'src."o:minutes" * 2'})
 
 
 def test_vendor_field_names_are_data(tmp_path: Path) -> None:
@@ -130,32 +116,16 @@ key: [id]
 fields:
   id: string
 """
-SHADOW_MAPPING = """mapping: probe_in
-vendor: probe
-direction: inbound
-source: probe_row
-target: time_entry
-{let}fields:
-  id: {id_from}
-  project_id: "'P1'"
-  role: "'r'"
-  work_date: date('2025-01-02')
-  minutes: "60"
-  billable: "true"
-  status: "'approved'"
-"""
-
-
 def test_a_mapping_may_not_bind_src_again(tmp_path: Path) -> None:
     """`let: {src: ...}` in a mapping is E208: src is the vendor record."""
-    mapping = SHADOW_MAPPING.format(let="let:\n  src: \"{id: 'shadow'}\"\n", id_from="src.id")
+    mapping = time_entry_mapping("probe_row", let={"src": "\"{id: 'shadow'}\""})
     project = write_project(tmp_path / "p", {"row.yaml": SHADOW_ROW, "map.yaml": mapping})
     assert "E208" in _codes(project)
 
 
 def test_an_expression_let_src_reads_the_binding_in_a_fused_mapping(tmp_path: Path) -> None:
     """Inside `let src = ... in src.id` the checked vendor field is not what is read."""
-    mapping = SHADOW_MAPPING.format(let="", id_from="\"let src = {id: 'shadow'} in src.id\"")
+    mapping = time_entry_mapping("probe_row", id_from="\"let src = {id: 'shadow'} in src.id\"")
     project = write_project(tmp_path / "p", {"row.yaml": SHADOW_ROW, "map.yaml": mapping})
     program = engine.compile(engine.plan(project))
     ingest = program.ingest("probe_in")

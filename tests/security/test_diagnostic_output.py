@@ -9,7 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from engine.cli import app
-from tests.security.project import record_rule, write_project
+from tests.security.project import record_rule, time_entry_mapping, write_project
 
 runner = CliRunner()
 # An enum literal holding a line break and a GitHub Actions workflow command.
@@ -23,20 +23,7 @@ fields:
   id: string
   'x" [image="/etc/passwd"]; "y': string
 '''
-MAPPING = '''mapping: probe_in
-vendor: probe
-direction: inbound
-source: probe_row
-target: time_entry
-fields:
-  id: src.'x" [image="/etc/passwd"]; "y'
-  project_id: "'P1'"
-  role: "'r'"
-  work_date: date('2025-01-02')
-  minutes: "60"
-  billable: "true"
-  status: "'approved'"
-'''
+MAPPING = time_entry_mapping("probe_row", id_from="""src.'x" [image="/etc/passwd"]; "y'""")
 DOT_STATEMENT = re.compile(r'\s*"(\\.|[^"\\])*"( -> "(\\.|[^"\\])*")?( \[shape=\w+\])?;')
 
 

@@ -10,7 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from engine.cli import app
-from tests.security.project import TIME_ENTRY, record_rule, unbilled_rule, write_project
+from tests.security.project import (
+    TIME_ENTRY,
+    record_rule,
+    time_entry_mapping,
+    unbilled_rule,
+    write_project,
+)
 
 # The issue's own example, then the same shell call closing other quotes and lines.
 SHELL = "rt.__builtins__['__import__']('os').system('touch PWNED')"
@@ -58,38 +64,20 @@ rules:
 """
 
 
-VENDOR_AFTER_RECORD = """entity: probe_row
-kind: vendor
+def _after_record(field: str, kind: str = "vendor") -> str:
+    """An entity (probe_row, vendor; or probe_canonical, reference) whose field `field`
+    comes right after a record field."""
+    name = "probe_row" if kind == "vendor" else "probe_canonical"
+    return f"""entity: {name}
+kind: {kind}
 key: [id]
 fields:
   id: string
   nested: {{type: record, fields: {{a: string}}}}
   {field}: string?
 """
-CANONICAL_AFTER_RECORD = """entity: probe_canonical
-kind: reference
-key: [id]
-fields:
-  id: string
-  nested: {{type: record, fields: {{a: string}}}}
-  {field}: string?
-"""
-MAPPING = """mapping: probe_in
-vendor: probe
-direction: inbound
-source: probe_row
-target: time_entry
-let:
-  {let}: src.id
-fields:
-  id: {id_from}
-  project_id: "'P1'"
-  role: "'r'"
-  work_date: date('2025-01-02')
-  minutes: "60"
-  billable: "true"
-  status: "'approved'"
-"""
+
+
 EXCLUDE_ALL = record_rule("      - exclude: probed\n")
 
 
@@ -108,16 +96,17 @@ def _vectors(payload: str) -> dict[str, tuple[dict[str, str], dict[str, str]]]:
             "        else: {exclude: no_cost}\n      - exclude: x\n")}),
         "group by key": ({}, {"rule.yaml": _group_rule(payload, "total")}),
         "group aggregate key": ({}, {"rule.yaml": _group_rule("s_id", payload)}),
-        "mapping let key": ({}, {"vendor.yaml": VENDOR_AFTER_RECORD.format(field="x"),
-                                 "mapping.yaml": MAPPING.format(let=_q(payload),
-                                                                id_from="src.id"),
+        "mapping let key": ({}, {"vendor.yaml": _after_record("x"),
+                                 "mapping.yaml": time_entry_mapping(
+                                     "probe_row", let={_q(payload): "src.id"}),
                                  "rule.yaml": EXCLUDE_ALL}),
         "vendor field after a record field": ({}, {
-            "vendor.yaml": VENDOR_AFTER_RECORD.format(field=_q(payload)),
-            "mapping.yaml": MAPPING.format(let="mine", id_from="mine"),
+            "vendor.yaml": _after_record(_q(payload)),
+            "mapping.yaml": time_entry_mapping("probe_row", id_from="mine",
+                                               let={"mine": "src.id"}),
             "rule.yaml": EXCLUDE_ALL}),
         "canonical field after a record field": ({}, {
-            "canonical.yaml": CANONICAL_AFTER_RECORD.format(field=_q(payload)),
+            "canonical.yaml": _after_record(_q(payload), "reference"),
             "rule.yaml": EXCLUDE_ALL}),
         "pack file name": ({}, {f"{payload.replace('/', '_')}.yaml": unbilled_rule({})}),
     }
