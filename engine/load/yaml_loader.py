@@ -87,16 +87,24 @@ class _Rejected(MarkedYAMLError):
 
 
 class _SpecComposer(Composer):
-    """ruamel's composer, bounded and plain. Rejects explicit tags (`!!python/...`,
-    `!custom`, even `!!str`), an alias inside the node it names, a list or mapping as a
-    mapping key, an integer of more than MAX_INTEGER_DIGITS digits, and a document that,
-    aliases and `<<:` merges expanded, has more than MAX_NODES nodes or MAX_DEPTH levels.
-    Each is reported where it occurs, before anything is constructed."""
+    """ruamel's composer, bounded and plain. Rejects directives (`%YAML 1.1` would read
+    `yes` as true and `1:20` as 80; `%TAG`), explicit tags (`!!python/...`, `!custom`, even
+    `!!str`), an alias inside the node it names, a list or mapping as a mapping key, an
+    integer of more than MAX_INTEGER_DIGITS digits, and a document that, aliases and `<<:`
+    merges expanded, has more than MAX_NODES nodes or MAX_DEPTH levels. Each is reported
+    where it occurs, before anything is constructed."""
 
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self.expanded = 0
         self.shapes: dict[int, tuple[int, int]] = {}  # id(node): (nodes, levels), expanded
+
+    def compose_document(self) -> Any:
+        start = self.parser.peek_event()
+        if start.version is not None or start.tags:
+            raise _Rejected("E101", "YAML directives (%YAML, %TAG) are not allowed",
+                            start.start_mark, hint=_PLAIN_YAML + ", read as YAML 1.2")
+        return super().compose_document()
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()

@@ -136,7 +136,6 @@ def test_tabs_and_line_breaks_are_text() -> None:
     "x: !!python/object/apply:os.system ['touch PWNED']\n", "x: !!python/name:os.system\n",
     "x: !!python/object/new:os.system ['touch PWNED']\n", "x: !custom foo\n",
     "x: !custom {a: 1}\n", "x: !!str 12\n", "x: ! 12\n",
-    "%TAG !e! tag:example.com,2000:\n---\nx: !e!foo 1\n",
 ])
 def test_explicit_tags_are_e101_at_the_tag(text: str) -> None:
     """Any explicit tag, Python's or not, is E101 where the tagged node starts."""
@@ -195,3 +194,13 @@ def test_a_folder_named_like_a_spec_file_is_e105(tmp_path: Path) -> None:
     collector = Collector()
     assert load_yaml_file(tmp_path / "dir.yaml", "dir.yaml", collector) is None
     assert [d.code for d in collector.diagnostics] == ["E105"]
+
+
+@pytest.mark.parametrize("text", ["%YAML 1.1\n---\nbillable: yes\n",
+                                  "%TAG !e! tag:example.com,2000:\n---\nx: !e!foo 1\n"])
+def test_yaml_directives_are_e101(text: str) -> None:
+    """`%YAML 1.1` would change how plain values read (`yes` as true), `%TAG` names tags:
+    directives are E101 at the document they head."""
+    diagnostic = load_error(text)
+    assert diagnostic.code == "E101" and "directives" in diagnostic.message
+    assert diagnostic.span.line == 2
