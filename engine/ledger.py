@@ -94,7 +94,7 @@ def quoted(text: str) -> str:
 
 def number(value: Decimal) -> str:
     """An amount in plain notation with every digit (never 3.3E+29)."""
-    return format(value, "f")
+    return runtime.plain(value)
 
 
 # -- rows to directives ----------------------------------------------------------------------

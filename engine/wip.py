@@ -139,7 +139,7 @@ def _number(value: Any) -> str:
         number = Decimal(value) if isinstance(value, (str, int, Decimal)) else None
     except ArithmeticError:
         return ""
-    return format(number, "f") if number is not None and number.is_finite() else ""
+    return runtime.plain(number) if number is not None and number.is_finite() else ""
 
 
 def _hours(minutes: Any) -> str:

@@ -247,17 +247,23 @@ def text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return plain(value)
     if isinstance(value, dt.datetime):
         return format_datetime(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Money):
-        return f"{format(value.amount, 'f')} {value.currency}"
+        return f"{plain(value.amount)} {value.currency}"
     return str(value)
 
 
 str_ = text
+
+
+def plain(value: Decimal) -> str:
+    """A decimal in plain notation with every digit, and never negative zero: -0.00 (from
+    negating or rounding a tiny negative) is written 0.00."""
+    return format(value.copy_abs() if value.is_zero() else value, "f")
 
 
 def concat(*parts: Any) -> str:
@@ -398,25 +404,31 @@ def last(items: Sequence[Any]) -> Any:
 def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Decimal | int,
              places: int) -> list[dict[str, Any]]:
     """Split total over items in proportion to weights, to `places` decimals, by largest
-    remainder: exact shares are truncated toward zero, then one unit goes to each share in
-    order of largest remainder until the shares add up; ties go to the earlier item. A
-    negative total is split as its absolute value, then negated. Zero weights: even split."""
+    remainder (semantics.md, Conventions): exact shares are truncated toward zero; the
+    difference D between the total and their sum is made up one unit at a time, with the
+    sign of D, on the shares whose remainder has that sign, largest absolute remainder
+    first, ties to the earlier item. With weights of one sign this is the usual method (a
+    negative total split as its absolute value, then negated); with mixed signs (a document
+    holding a credit line) the shares still sum to the total exactly. Weights summing to
+    zero: an even split."""
     unit = Decimal(1).scaleb(-places)
-    magnitude, sign = abs(Decimal(total)), (-1 if total < 0 else 1)
-    weight_sum = sum((Decimal(w) for w in weights), Decimal(0))
+    total = Decimal(total)
     if not items:
-        if magnitude:
-            raise RuleError(f"cannot allocate {total} over no items")
+        if total:
+            raise RuleError(f"cannot allocate {plain(total)} over no items")
         return []
+    weight_sum = sum((Decimal(w) for w in weights), Decimal(0))
     if weight_sum == 0:
         weights, weight_sum = [1] * len(items), Decimal(len(items))
-    exact = [magnitude * Decimal(w) / weight_sum for w in weights]
+    exact = [total * Decimal(w) / weight_sum for w in weights]
     shares = [e.quantize(unit, rounding=ROUND_DOWN) for e in exact]
-    missing = int((magnitude - sum(shares, Decimal(0))) / unit)
-    by_remainder = sorted(range(len(items)), key=lambda i: (-(exact[i] - shares[i]), i))
-    for position in by_remainder[:missing]:
-        shares[position] += unit
-    return [{"item": item, "share": share * sign}
+    missing = int((total - sum(shares, Decimal(0))) / unit)
+    step = unit if missing > 0 else -unit
+    eligible = [i for i in range(len(items)) if (exact[i] - shares[i]) * step > 0]
+    eligible.sort(key=lambda i: (-abs(exact[i] - shares[i]), i))
+    for position in eligible[:abs(missing)]:
+        shares[position] += step
+    return [{"item": item, "share": share}
             for item, share in zip(items, shares, strict=True)]
 
 
@@ -674,8 +686,10 @@ NO_ROWS: list[dict[str, Any]] = []
 class Index:
     """Rows of one entity by key fields; dated lookups pick the rows in force on a day.
 
-    `effective_to` is inclusive. With a version field, only the latest version in force of
-    each entity key is returned.
+    With an `effective_to` field (inclusive), every row whose span holds the day is in
+    force. Without one, a row is in force from its `effective_from` until a later row of the
+    same thing (its entity key but the dating and version fields) starts: the latest row on
+    or before the day. With a version field, only the latest version in force is returned.
     """
 
     def __init__(self, rows: Iterable[dict[str, Any]], keys: Sequence[str],
@@ -683,6 +697,7 @@ class Index:
                  version: str | None = None, entity_key: Sequence[str] = ()) -> None:
         self.effective_from, self.effective_to, self.version = effective_from, effective_to, version
         self.entity_key = tuple(k for k in entity_key if k != version)
+        self.identity = tuple(k for k in self.entity_key if k != effective_from)
         self.rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         # Rows in force per (key, day): days repeat across records, so this is a memo.
         self._in_force: dict[tuple[tuple[Any, ...], dt.date], list[dict[str, Any]]] = {}
@@ -706,14 +721,13 @@ class Index:
         assert start is not None
         found = [r for r in rows if r[start] <= at and (end is None or r[end] is None
                                                         or at <= r[end])]
-        if version is None:
-            return found
+        if version is None and end is not None:
+            return found  # spans given: every row whose span holds the day
         latest: dict[tuple[Any, ...], dict[str, Any]] = {}
         for row in found:  # sorted by effective_from: the last in force wins
-            ident = tuple(row[k] for k in self.entity_key)
+            ident = tuple(row[k] for k in self.identity)
             current = latest.get(ident)
-            if current is None or (row[start], row[version]) >= (
-                    current[start], current[version]):
+            if current is None or _dated(row, start, version) >= _dated(current, start, version):
                 latest[ident] = row
         return list(latest.values())
 
@@ -725,6 +739,10 @@ class Index:
             raise RuleError(f"lookup is ambiguous: {len(rows)} rows match "
                             f"{', '.join(shown(part) for part in key)}")
         return rows[0] if rows else None
+
+
+def _dated(row: dict[str, Any], start: str, version: str | None) -> tuple[Any, ...]:
+    return (row[start], row[version]) if version is not None else (row[start],)
 
 
 def lookup_one(indexes: dict[str, Index], name: str, key: tuple[Any, ...],

@@ -205,7 +205,7 @@ def _encode(value: Any, numbers_as_text: bool) -> str:
 
 
 def _decimal(value: Decimal, numbers_as_text: bool) -> str:
-    text = format(value, "f")
+    text = runtime.plain(value)
     return f'"{text}"' if numbers_as_text else text
 
 

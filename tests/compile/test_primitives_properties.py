@@ -33,6 +33,56 @@ def test_allocation_adds_up_and_stays_within_a_unit(total: Decimal, weights: lis
             assert share == 0 or (share > 0) == (total > 0)
 
 
+MIXED_WEIGHTS = st.lists(st.decimals(-5000, 5000, places=2, allow_nan=False,
+                                     allow_infinity=False), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(total=AMOUNTS, weights=MIXED_WEIGHTS, places=st.sampled_from([0, 2, 3]))
+def test_allocation_over_mixed_signs_adds_up(total: Decimal, weights: list[Decimal],
+                                             places: int) -> None:
+    """Weights of mixed signs (a document holding a credit line): the shares still sum to
+    the total exactly, each within one unit of its exact share, and a unit only ever moves
+    a share toward its exact value's side."""
+    with decimal.localcontext(rt.DECIMAL_CONTEXT):
+        total = rt.round(total, places, "half_up")
+        shares = [s["share"] for s in rt.allocate(list(range(len(weights))), weights, total,
+                                                  places)]
+        assert sum(shares) == total
+        weight_sum = sum(weights)
+        if weight_sum == 0:
+            return
+        unit = Decimal(1).scaleb(-places)
+        for share, weight in zip(shares, weights, strict=True):
+            exact = total * weight / weight_sum
+            assert abs(share - exact) < unit
+            assert share == 0 or exact == 0 or (share > 0) == (exact > 0)
+
+
+def test_document_tax_over_a_credit_line_sums_to_the_document_tax() -> None:
+    """Tax -1.98 over lines weighted -189, 13 and 84: -4.06, 0.28 and 1.80. The unit that
+    the truncated shares miss goes to the largest remainder of its own sign (0.2797...);
+    splitting the absolute value gave -4.07, 0.27, 1.79, which sum to -2.01."""
+    with decimal.localcontext(rt.DECIMAL_CONTEXT):
+        shares = rt.allocate(["a", "b", "c"], [Decimal(-189), Decimal(13), Decimal(84)],
+                             Decimal("-1.98"), 2)
+    assert [s["share"] for s in shares] == [Decimal("-4.06"), Decimal("0.28"),
+                                            Decimal("1.80")]
+
+
+def test_negative_zero_is_never_written() -> None:
+    """-0.00, from negating a zero or rounding a tiny negative, is written 0.00."""
+    from engine.run.records import dumps
+
+    with decimal.localcontext(rt.DECIMAL_CONTEXT):
+        tiny = rt.round(Decimal("-0.001"), 2, "half_up")
+    assert tiny.is_signed()
+    assert rt.text(tiny) == "0.00" and rt.text(-Decimal("0")) == "0"
+    assert dumps({"a": tiny, "b": rt.money(tiny, "USD")}) == \
+        '{"a":"0.00","b":{"amount":"0.00","currency":"USD"}}'
+    assert dumps({"a": tiny}, numbers_as_text=False) == '{"a":0.00}'
+
+
 ITEMS = st.lists(st.tuples(st.integers(0, 600), st.decimals(Decimal("0.01"), 10, places=2),
                            st.sampled_from(["a", "b", "c"])), min_size=1, max_size=25)
 
