@@ -146,9 +146,12 @@ def run(project: ProjectArg,
         _stopped(stopped)
     # Where this run's inputs were, for `billsync explain OUT_DIR` (machine-specific paths).
     paths.write_text(out_dir / RUN_INPUTS, json.dumps(
-        {"project": str(project.resolve()), "data": str(data.resolve()), "through": through},
-        indent=2) + "\n")
+        {"project": str(project.resolve()), "data": str(data.resolve()),
+         "through": result.through}, indent=2) + "\n")
     if not quiet:
+        if result.derived_through:
+            out.print(f"no --through: closing through {result.through}, the period of the "
+                      "latest dated input record", markup=False)
         print_summary(result, out)
         out.print(f"wrote {len(result.files)} files to {out_dir}", markup=False)
     if not result.reconciles:

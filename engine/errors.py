@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "E501": "invalid project manifest",
     "E502": "input file missing, not a file, or outside the data folder",
     "E503": "output folder holds files that are not a run's output",
+    "E504": "a run without --through has no dated input record to close by",
     "W601": "definition is never used",
     "W602": "spec test has no cases",
 }

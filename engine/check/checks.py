@@ -57,6 +57,15 @@ def _bad_field_types(loaded: Loaded[EntitySpec], ctx: CheckContext) -> bool:
     return bad
 
 
+def _check_dated_by(loaded: Loaded[EntitySpec], ctx: CheckContext) -> None:
+    """Rejects a `dated_by` field that is not a date or a date-time."""
+    for index, name in enumerate(loaded.spec.dated_by):
+        spec = loaded.spec.fields.get(name)
+        if spec is not None and _field_ir(name, spec).type not in ("date", "datetime"):
+            ctx.collector.error("E205", f"'{name}' dates the event, so it must be a date or a "
+                                "date-time", loaded.span("dated_by", index))
+
+
 def check_entities(ctx: CheckContext) -> None:
     """Rejects duplicate entities, bad field types, and keys or dating on unknown fields."""
     for loaded in ctx.project.entities:
@@ -71,6 +80,7 @@ def check_entities(ctx: CheckContext) -> None:
         named: list[tuple[tuple[str | int, ...], str]] = [
             (("key", i), k) for i, k in enumerate(spec.key)]
         named += [(("order_by", i), k) for i, k in enumerate(spec.order_by)]
+        named += [(("dated_by", i), k) for i, k in enumerate(spec.dated_by)]
         if spec.revision:
             named.append((("revision",), spec.revision))
         if spec.effective:
@@ -81,6 +91,7 @@ def check_entities(ctx: CheckContext) -> None:
             if field_name not in spec.fields:
                 ctx.collector.error("E204", f"unknown field '{field_name}' of {spec.entity}",
                                     loaded.span(*path), did_you_mean(field_name, list(spec.fields)))
+        _check_dated_by(loaded, ctx)
         info = ctx.catalog.add(spec, loaded.span("entity"))
         ctx.entities[spec.entity] = EntityIR(
             name=spec.entity, kind=spec.kind,
@@ -89,7 +100,7 @@ def check_entities(ctx: CheckContext) -> None:
             effective_from=spec.effective.from_ if spec.effective else None,
             effective_to=spec.effective.to if spec.effective else None,
             effective_version=spec.effective.version if spec.effective else None,
-            order_by=info.order_by, span=info.span,
+            order_by=info.order_by, span=info.span, dated_by=tuple(spec.dated_by),
         )
 
 

@@ -81,11 +81,16 @@ class Program:
         """Start a run: clear what a previous one left (indexes, groups), set the run
         parameters and where results go."""
         self.indexes.clear()
-        self.namespace.update(RUN={"through": through}, out_emit=out.emit,
-                              out_exception=out.exception, out_exclude=out.exclude)
+        self.set_through(through)
+        self.namespace.update(out_emit=out.emit, out_exception=out.exception,
+                              out_exclude=out.exclude)
         for rule in self.plan.rules:
             if isinstance(rule, GroupRuleIR):
                 self.namespace[f"GROUPS_{rule.id}"].clear()
+
+    def set_through(self, through: str) -> None:
+        """The last period the run closes (run.through in the spec)."""
+        self.namespace["RUN"] = {"through": through}
 
     @property
     def indexes(self) -> dict[str, runtime.Index]:

@@ -48,6 +48,7 @@ class EntityIR:
     effective_version: str | None
     order_by: tuple[str, ...]
     span: Span
+    dated_by: tuple[str, ...] = ()  # an event's date: the latest present of these fields
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

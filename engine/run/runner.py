@@ -12,6 +12,7 @@ inputs and spec version give byte-identical files.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import decimal
 import functools
 import gc
@@ -25,6 +26,7 @@ from typing import Any
 from engine.compile import runtime
 from engine.compile.inputs import InvalidRecord
 from engine.compile.program import Program
+from engine.errors import Diagnostic, RunError, Severity
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
 from engine.run.failures import RULE_FAILURES, described
@@ -51,6 +53,7 @@ class RunResult:
     through: str | None
     files: list[Path] = field(default_factory=list)
     _outputs: dict[str, list[Record]] | None = None
+    derived_through: bool = False  # the close came from the latest dated input record
 
     @property
     def outputs(self) -> dict[str, list[Record]]:
@@ -69,6 +72,7 @@ class RunResult:
             "project": self.plan.name,
             "spec_version": self.plan.spec_version,
             "through": self.through,
+            "through_from": "latest dated input" if self.derived_through else "--through",
             "inputs": {name: t.to_json() for name, t in sorted(self.tallies.items())},
             "outputs": {name: len(store) for name, store in sorted(self.stores.items())},
             "payloads": {name: len(rows) for name, rows in sorted(self.payloads.items())},
@@ -105,6 +109,8 @@ class Runner:
         self._tally_of: dict[str, Tally] = {}  # by file name, as records carry it
         self.entities = {e.name: e for e in self.plan.entities}
         self.inputs: dict[str, Path | None] = {}  # file -> its real path; set by run()
+        self.latest_date: dt.date | None = None  # of the dated events read so far
+        self.derived_through = False  # the close came from the data, not --through
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -168,13 +174,17 @@ class Runner:
     def records(self, entity: EntityIR) -> Iterator[tuple[Record, str]]:
         """One record per key, in key order: the same key and revision is one record (a
         duplicate); a higher revision supersedes a lower one."""
+        return self._in_key_order(entity, self._collect(entity))
+
+    def _collect(self, entity: EntityIR) -> SortedRuns[Keyed]:
+        """Every record of an entity read, checked and sorted (in bounded memory). Items sort
+        by (key, revision, arrival); an event travels with the fields its rules read only
+        (reference rows keep all: lookups hand out whole rows). The latest date of a dated
+        event is kept, to close a run given no --through."""
         key = record_key(entity)
         revision = entity.revision
-        # Items sort by (key, revision, arrival). An event travels with the fields its rules
-        # read only (reference rows keep all: lookups hand out whole rows).
-        names = entity.field_names() if entity.kind != "event" else fields_read(self.plan, entity)
-        unread = dict.fromkeys(n for n in entity.field_names() if n not in names)
-        project = operator.itemgetter(*names)
+        project = operator.itemgetter(*self._names(entity))
+        dated = _date_of(entity)
         runs: SortedRuns[Keyed] = SortedRuns(None, self.chunk)
         add, arrival = runs.add, 0
         for file, validate in self._sources(entity):
@@ -182,6 +192,18 @@ class Runner:
                 arrival += 1
                 add((key(record), (record[revision] or 0) if revision else 0, arrival,
                      project(record), file))
+                day = dated(record)
+                if day is not None and (self.latest_date is None or day > self.latest_date):
+                    self.latest_date = day
+        return runs
+
+    def _names(self, entity: EntityIR) -> tuple[str, ...]:
+        return entity.field_names() if entity.kind != "event" else fields_read(self.plan, entity)
+
+    def _in_key_order(self, entity: EntityIR, runs: SortedRuns[Keyed]
+                      ) -> Iterator[tuple[Record, str]]:
+        names = self._names(entity)
+        unread = dict.fromkeys(n for n in entity.field_names() if n not in names)
         try:
             for values, file in self._latest(runs, entity.name):
                 record = dict(zip(names, values if len(names) > 1 else (values,), strict=True))
@@ -290,14 +312,18 @@ class Runner:
                     self._guarded(consume, row)
                 self.sink.origin = None
 
-    def process_events(self) -> None:
+    def collect_events(self) -> list[tuple[EntityIR, SortedRuns[Keyed]]]:
+        """Every event entity read and sorted, before any rule runs."""
+        return [(entity, self._collect(entity))
+                for entity in sorted(self.plan.entities, key=lambda e: e.name)
+                if entity.kind == "event"]
+
+    def process_events(self, events: list[tuple[EntityIR, SortedRuns[Keyed]]]) -> None:
         sink, failed = self.sink, self._failed
-        for entity in sorted(self.plan.entities, key=lambda e: e.name):
-            if entity.kind != "event":
-                continue
+        for entity, runs in events:
             consumers = sink.consumers.get(entity.name, ())
             first_key = entity.key[0]
-            for record, file in self.records(entity):
+            for record, file in self._in_key_order(entity, runs):
                 origin = Origin(entity.name, str(record[first_key]), file)
                 sink.begin(origin)
                 if self.tracer is not None:
@@ -308,6 +334,18 @@ class Runner:
                 except RULE_FAILURES as error:
                     failed(error)
                 sink.finish(self.tally(file))
+
+    def close_period(self) -> str:
+        """The last period this run closes: --through, or else the period of the latest
+        dated input record (an event's `dated_by` fields). Never left open-ended."""
+        if self.through is not None:
+            return self.through
+        if self.latest_date is None:
+            raise RunError([Diagnostic(Severity.ERROR, "E504", "nothing to close the run by: "
+                                       "no input record is dated, and no --through was given",
+                                       hint="give --through YYYY-MM")])
+        self.derived_through = True
+        return runtime.period(self.latest_date)
 
     def flush_groups(self) -> None:
         for rule in self.plan.rules:
@@ -347,15 +385,33 @@ class Runner:
         missing one), so a run never stops half-way on a path."""
         self.inputs = input_files(self.plan, self.data_dir)
         with decimal.localcontext(runtime.DECIMAL_CONTEXT), _few_collections():
+            # While records are read, a mapping that reads run.through sees the close only
+            # when --through was given (a derived close needs the records read first).
             self.program.reset(self.through or FAR_FUTURE, self.sink)
             tables = self.load_reference()
-            self.build_indexes(tables.get)
+            self.build_indexes(tables.get)  # mappings may look up reference data
+            events = self.collect_events()
+            self.through = self.close_period()
+            self.program.set_through(self.through)
             self.wire()
             self.process_reference(tables)
-            self.process_events()
+            self.process_events(events)
             self.flush_groups()
             payloads = self.outbound()
-        return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through)
+        return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through,
+                         derived_through=self.derived_through)
+
+
+def _date_of(entity: EntityIR) -> Callable[[Record], dt.date | None]:
+    """An event's date: the latest present of its `dated_by` fields (a date-time counts by
+    its UTC date); None for a record or entity without one."""
+    fields = entity.dated_by
+
+    def date_of(record: Record) -> dt.date | None:
+        days = [v.date() if isinstance(v, dt.datetime) else v
+                for v in (record[f] for f in fields) if v is not None]
+        return max(days) if days else None
+    return date_of if fields else lambda _: None
 
 
 def _source_id(raw: Any, file: str, line: int) -> str:

@@ -77,6 +77,10 @@ class EntitySpec(_Spec):
     revision: str | None = Field(default=None, description="Field whose higher value replaces.")
     effective: EffectiveSpec | None = None
     order_by: list[str] = Field(default_factory=list, description="Processing order of events.")
+    dated_by: list[str] = Field(
+        default_factory=list, description="Date or date-time fields giving an event's date "
+        "(the latest present one): a run without --through closes through the period of the "
+        "latest dated input record.")
     fields: dict[str, FieldSpec | str]
 
 
