@@ -140,7 +140,6 @@ def run(project: ProjectArg,
     try:
         paths.check_out_dir(out_dir, data)
         plan = _plan(project)
-        paths.input_files(plan, data)
         result = engine.run(engine.compile(plan), data, out_dir, through)
     except RunError as stopped:
         _stopped(stopped)

@@ -290,11 +290,15 @@ class ModuleGen:
         return [self._at(py.do(py.call("trace_bind", py.const(name), py.name(local(name)),
                                        py.const(_where(span)))), span)]
 
-    def _bind(self, name: str, expr: Expr) -> list[py.Stmt]:
+    def _assign(self, name: str, expr: Expr) -> py.Stmt:
         """`v_name = expr`, then name is bound for what follows."""
         statement = self._at(py.assign(local(name), self.expr(expr.node)), expr.span)
         self.expr.bind(name)
-        return [statement, *self._traced(name, expr.span)]
+        return statement
+
+    def _bind(self, name: str, expr: Expr) -> list[py.Stmt]:
+        """A binding of the spec: assigned, and reported to the tracer in trace mode."""
+        return [self._assign(name, expr), *self._traced(name, expr.span)]
 
     def _bindings(self, bindings: tuple[tuple[str, Expr], ...]) -> list[py.Stmt]:
         return [s for name, expr in bindings for s in self._bind(name, expr)]
@@ -363,7 +367,7 @@ class ModuleGen:
             # changed in place, and the checks made its fields the stream's.
             record = self.expr(emit.whole.node)
         elif emit.whole is not None:
-            prepare = self._bind(EMITTED, emit.whole)[:1]
+            prepare = [self._assign(EMITTED, emit.whole)]
             record = self._record(emit.target, emit.fields)
         else:
             record = self._record(emit.target, emit.fields)

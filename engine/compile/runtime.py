@@ -30,7 +30,6 @@ from typing import Any
 
 DECIMAL_CONTEXT = Context(prec=40, rounding=ROUND_HALF_EVEN,
                           traps=[InvalidOperation, DivisionByZero, Overflow])
-D = Decimal
 _LARGEST_PRODUCT = 10 ** DECIMAL_CONTEXT.prec
 MODES = {
     "half_up": ROUND_HALF_UP, "nearest": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN,
@@ -256,8 +255,6 @@ def text(value: Any) -> str:
         return f"{plain(value.amount)} {value.currency}"
     return str(value)
 
-
-str_ = text
 
 
 def plain(value: Decimal) -> str:

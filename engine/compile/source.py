@@ -1,7 +1,7 @@
 """A generated module: its syntax tree, the text one reads, and the maps back to YAML.
 
-The tree is checked against the closed surface, unparsed to text, and the text parsed back:
-the program runs only when that reads back as exactly the tree that was built, so the code
+The tree is unparsed to text and the text parsed back; the program runs only when that reads
+back as exactly the tree that was built and passes the closed surface's check, so the code
 that runs is the code `billsync compile --emit-python` shows, line for line.
 """
 
@@ -16,6 +16,7 @@ from engine.compile import surface
 from engine.compile.names import Names, Owner
 from engine.compile.pyast import CompileBug, Spans, nodes
 from engine.errors import Span
+from engine.escape import printable
 
 
 @dataclass(frozen=True, order=True)
@@ -114,7 +115,7 @@ class GeneratedSource:
         out, previous = [], ""
         for number, line in enumerate(self.lines, start=1):
             span = self.line_spans[number]
-            origin = _printable(f"{span.file}:{span.line}") if span else ""
+            origin = printable(f"{span.file}:{span.line}") if span else ""
             if origin and origin != previous and line.strip():
                 line = f"{line.ljust(88)}  # {origin}"
             previous = origin or previous
@@ -144,8 +145,3 @@ def _instruction(tb: TracebackType) -> Region | None:
     if line is None:
         return Region(tb.tb_lineno, 0, tb.tb_lineno, 0)
     return Region(line, col or 0, end_line or line, end_col or 0)
-
-
-def _printable(text: str) -> str:
-    """Text safe to show in a comment: control characters escaped."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

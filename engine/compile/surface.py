@@ -87,9 +87,12 @@ def verify(module: ast.Module) -> None:
         if isinstance(statement, ast.FunctionDef):
             defined.add(statement.name)
             functions.append(statement)
-        elif isinstance(statement, ast.Assign):
+            continue
+        if isinstance(statement, ast.Assign):
             defined |= {t.id for t in statement.targets if isinstance(t, ast.Name)}
-        _scope(statement, set())  # module level: reads only table names
+        stray = _scope(statement, TABLE.keys())  # module level: reads only table names
+        if stray:
+            raise CompileBug(f"module-level code reads {sorted(stray)}")
     reachable = TABLE.keys() | PER_RUN | defined
     for name in defined:
         _bindable(name)
@@ -125,8 +128,6 @@ def _scope(root: ast.AST, reachable: Set[str]) -> set[str]:
             assert isinstance(node, ast.Call)
             if not isinstance(node.func, (ast.Name, ast.Lambda)):
                 raise CompileBug("generated code calls something that is not a named function")
-    if not isinstance(root, ast.FunctionDef) and loads - TABLE.keys():
-        raise CompileBug(f"module-level code reads {sorted(loads - TABLE.keys())}")
     return loads - bound
 
 

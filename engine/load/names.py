@@ -15,6 +15,8 @@ import re
 import unicodedata
 from typing import NamedTuple
 
+from engine.escape import printable
+
 IDENTIFIER_MAX_LENGTH = 64
 VENDOR_KEY_MAX_LENGTH = 256
 
@@ -64,7 +66,7 @@ def _problem(name: str, shape: re.Pattern[str], first: str) -> NameProblem | Non
         return NameProblem(f"a name has at most {IDENTIFIER_MAX_LENGTH} characters "
                            f"({len(name):,} given)")
     if shape.fullmatch(name) is None:
-        return NameProblem(f"'{_shown(name)}' is not a valid name: it must start with {first}, "
+        return NameProblem(f"'{printable(name)}' is not a valid name: it must start with {first}, "
                            "then letters, digits or '_' (ASCII)", non_ascii_hint(name))
     if name in KEYWORDS:
         return NameProblem(f"'{name}' is a word of the expression language, not a name")
@@ -103,8 +105,3 @@ def non_ascii_hint(text: str, rule: str = "names are ASCII") -> str | None:
 
 def _codepoint(char: str) -> str:
     return f"U+{ord(char):04X}"
-
-
-def _shown(name: str) -> str:
-    """name with control characters shown as code points, so a message stays one line."""
-    return "".join(_codepoint(c) if not c.isprintable() else c for c in name)

@@ -184,7 +184,8 @@ class Runner:
         key = record_key(entity)
         revision = entity.revision
         project = operator.itemgetter(*self._names(entity))
-        dated = _date_of(entity)
+        # Dates are followed only to close a run that was given no --through.
+        dated = _date_of(entity) if self.through is None else None
         runs: SortedRuns[Keyed] = SortedRuns(None, self.chunk)
         add, arrival = runs.add, 0
         for file, validate in self._sources(entity):
@@ -192,7 +193,7 @@ class Runner:
                 arrival += 1
                 add((key(record), (record[revision] or 0) if revision else 0, arrival,
                      project(record), file))
-                day = dated(record)
+                day = dated(record) if dated is not None else None
                 if day is not None and (self.latest_date is None or day > self.latest_date):
                     self.latest_date = day
         return runs
@@ -402,16 +403,16 @@ class Runner:
                          derived_through=self.derived_through)
 
 
-def _date_of(entity: EntityIR) -> Callable[[Record], dt.date | None]:
+def _date_of(entity: EntityIR) -> Callable[[Record], dt.date | None] | None:
     """An event's date: the latest present of its `dated_by` fields (a date-time counts by
-    its UTC date); None for a record or entity without one."""
+    its UTC date), None for a record without one; no function for an undated entity."""
     fields = entity.dated_by
 
     def date_of(record: Record) -> dt.date | None:
         days = [v.date() if isinstance(v, dt.datetime) else v
                 for v in (record[f] for f in fields) if v is not None]
         return max(days) if days else None
-    return date_of if fields else lambda _: None
+    return date_of if fields else None
 
 
 def _source_id(raw: Any, file: str, line: int) -> str:
