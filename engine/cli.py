@@ -126,27 +126,36 @@ def run(project: ProjectArg,
         data: Annotated[Path, typer.Option(help="Folder of input JSONL files.")],
         out_dir: Annotated[Path, typer.Option("--out", help="Folder for output files.")],
         through: Annotated[str | None, typer.Option(help="Last period to close, YYYY-MM.")] = None,
+        issued: Annotated[Path | None, typer.Option(
+            help="An earlier run's --out folder: its periods are issued. Its documents are "
+            "carried unchanged; what changed since becomes corrections.")] = None,
         quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
         ) -> None:
     """Run the compiled spec over input files and write one JSONL file per output. The
     outputs replace those of an earlier run in --out; a folder that holds anything else is
-    refused. Every input is checked before a record is read."""
+    refused. Every input is checked before a record is read. With --issued, the run
+    continues that run's books: it writes them complete, through --through."""
     if through is not None and not PERIOD.match(through):
         err.print(f"--through must be a period YYYY-MM, got {through!r}", markup=False)
         raise typer.Exit(2)
     if not data.is_dir():
         err.print(f"--data {data}: no such folder", markup=False)
         raise typer.Exit(2)
+    if issued is not None and issued.resolve() == out_dir.resolve():
+        err.print("--out must be a new folder, not the --issued one: issued books are kept "
+                  "as they are", markup=False)
+        raise typer.Exit(2)
     try:
         paths.check_out_dir(out_dir, data)
         plan = _plan(project)
-        result = engine.run(engine.compile(plan), data, out_dir, through)
+        result = engine.run(engine.compile(plan), data, out_dir, through, issued)
     except RunError as stopped:
         _stopped(stopped)
     # Where this run's inputs were, for `billsync explain OUT_DIR` (machine-specific paths).
     paths.write_text(out_dir / RUN_INPUTS, json.dumps(
         {"project": str(project.resolve()), "data": str(data.resolve()),
-         "through": result.through}, indent=2) + "\n")
+         "through": result.through, "issued": str(issued.resolve()) if issued else None},
+        indent=2) + "\n")
     if not quiet:
         if result.derived_through:
             out.print(f"no --through: closing through {result.through}, the period of the "

@@ -74,6 +74,8 @@ CODES: dict[str, str] = {
     "E502": "input file missing, not a file, or outside the data folder",
     "E503": "output folder holds files that are not a run's output",
     "E504": "a run without --through has no dated input record to close by",
+    "E505": "issued run refused: not a run's output, another project's, or edited",
+    "E506": "the run does not close after the issued run's last period",
     "W601": "definition is never used",
     "W602": "spec test has no cases",
 }

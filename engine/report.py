@@ -49,32 +49,58 @@ def inputs_table(result: RunResult) -> Table:
 
 
 def outputs_table(result: RunResult) -> Table:
+    """Records per file; with issued books, how many of them this run made."""
+    issued = result.issued
     table = Table(title="Outputs")
     table.add_column("file")
     table.add_column("records", justify="right")
-    for name, rows in sorted(result.outputs.items()):
-        add_row(table, f"{name}.jsonl", len(rows))
-    for name, rows in sorted(result.payloads.items()):
-        add_row(table, f"payloads/{name}.jsonl", len(rows))
+    if issued is not None:
+        table.add_column(f"new (after {issued.through})", justify="right")
+    counts = [(f"{n}.jsonl", len(rows), len(issued.documents.get(n, ())) if issued else 0)
+              for n, rows in sorted(result.outputs.items())]
+    counts += [(f"payloads/{n}.jsonl", len(rows), len(issued.payloads.get(n, ())) if issued else 0)
+               for n, rows in sorted(result.payloads.items())]
+    for name, made, carried in counts:
+        add_row(table, name, made + carried, *((made,) if issued else ()))
     return table
 
 
 def invoices_table(result: RunResult) -> Table:
     table = Table(title="Invoiced per customer and period")
-    for column in ("customer", "period", "currency", "invoices", "subtotal", "tax", "total"):
-        table.add_column(column, justify="right" if column in ("invoices", "subtotal", "tax",
-                                                               "total") else "left")
-    totals: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
-        lambda: [Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
-    for invoice in result.outputs.get("invoice", []):
+    invoices = result.outputs.get("invoice", [])
+    credits = any(i["document_type"] == "credit_note" for i in invoices)
+    for column in ("customer", "period", "currency", "invoices",
+                   *(("credit notes",) if credits else ()), "subtotal", "tax", "total"):
+        table.add_column(column, justify="left" if column in ("customer", "period", "currency")
+                         else "right")
+    totals: dict[tuple[str, str, str], list[Decimal]] = defaultdict(lambda: [Decimal(0)] * 5)
+    for invoice in invoices:
         row = totals[(invoice["customer_id"], invoice["period"], invoice["currency"])]
-        row[0] += 1
-        row[1] += invoice["subtotal"]
-        row[2] += invoice["tax_total"]
-        row[3] += invoice["total"]
-    for (customer, period, currency), (count, subtotal, tax, total) in sorted(totals.items()):
-        add_row(table, customer, period, currency, count, amount(subtotal), amount(tax),
-                amount(total))
+        row[0 if invoice["document_type"] != "credit_note" else 1] += 1
+        row[2] += invoice["subtotal"]
+        row[3] += invoice["tax_total"]
+        row[4] += invoice["total"]
+    for (customer, period, currency), figures in sorted(totals.items()):
+        add_row(table, customer, period, currency, *figures[:2 if credits else 1],
+                *map(amount, figures[2:]))
+    return table
+
+
+def corrections_table(result: RunResult) -> Table | None:
+    """The corrections of issued periods this run bills, one per line it corrects."""
+    lines = [line for line in result.outputs.get("invoice_line", [])
+             if line["correction"] is not None]
+    if not lines:
+        return None
+    table = Table(title="Corrections of issued periods")
+    for column in ("invoice", "corrects", "issued", "now", "difference", "why"):
+        table.add_column(column, justify="right" if column in ("issued", "now", "difference")
+                         else "left")
+    for line in lines:
+        fix = line["correction"]
+        add_row(table, line["invoice_id"], line["description"].removeprefix("Correction of "),
+                amount(fix["old_amount"]), amount(fix["new_amount"]), amount(line["amount"]),
+                fix["reason"])
     return table
 
 
@@ -89,7 +115,11 @@ def books_table(result: RunResult) -> Table:
     rows: dict[tuple[str, str, str], list[Decimal]] = defaultdict(
         lambda: [Decimal(0)] * 4)
     ties: dict[tuple[str, str, str], bool] = defaultdict(lambda: True)
-    previous: dict[str, tuple[Decimal, Decimal]] = {}
+    # Figures are per period: from the issued books' last balances, when a run continues them.
+    previous: dict[str, tuple[Decimal, Decimal]] = {
+        b["contract_line_id"]: (b["cumulative_revenue"], b["cumulative_invoiced"])
+        for b in sorted(result.issued.records("balance") if result.issued else [],
+                        key=lambda b: b["period"])}
     for balance in sorted(result.outputs.get("balance", []),
                           key=lambda b: (b["contract_line_id"], b["period"])):
         key = (balance["customer_id"], balance["period"], balance["currency"])
@@ -125,8 +155,12 @@ def print_summary(result: RunResult, console: Console) -> None:
     with decimal.localcontext(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX,
                               Emin=decimal.MIN_EMIN):
         tables = (inputs_table(result), outputs_table(result), invoices_table(result),
-                  books_table(result), exceptions_table(result))
+                  corrections_table(result), books_table(result), exceptions_table(result))
+    if result.issued is not None:
+        console.print(cell(f"continues the books issued through {result.issued.through} "
+                           f"({result.issued.folder}); new: {', '.join(result.new_periods())}"))
     for table in tables:
-        console.print(table)
+        if table is not None:
+            console.print(table)
     verdict = "all input counts reconcile" if result.reconciles else "COUNTS DO NOT RECONCILE"
     console.print(f"[bold]{verdict}[/bold]")

@@ -4,6 +4,7 @@ one collector so a user sees every problem at once. They also build the IR the p
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import networkx as nx
 
@@ -12,7 +13,7 @@ from engine.check.context import ENGINE_CODES, CheckContext
 from engine.check.rules import check_group_rule, check_record_rule, rule_input, rule_outputs
 from engine.check.typecheck import Scope
 from engine.check.types import STRING as STRING_T
-from engine.check.types import RecordT, Type
+from engine.check.types import RecordT, Type, optional
 from engine.errors import Span, did_you_mean
 from engine.load.project import Loaded
 from engine.plan.model import (
@@ -93,7 +94,7 @@ def check_entities(ctx: CheckContext) -> None:
                                     loaded.span(*path), did_you_mean(field_name, list(spec.fields)))
         _check_dated_by(loaded, ctx)
         info = ctx.catalog.add(spec, loaded.span("entity"))
-        ctx.entities[spec.entity] = EntityIR(
+        entity = ctx.entities[spec.entity] = EntityIR(
             name=spec.entity, kind=spec.kind,
             fields=tuple(_field_ir(k, v) for k, v in spec.fields.items()),
             key=info.key, revision=spec.revision,
@@ -101,7 +102,45 @@ def check_entities(ctx: CheckContext) -> None:
             effective_to=spec.effective.to if spec.effective else None,
             effective_version=spec.effective.version if spec.effective else None,
             order_by=info.order_by, span=info.span, dated_by=tuple(spec.dated_by),
+            issued_period=spec.issued.period if spec.issued else None,
         )
+        if spec.issued is not None and _issued_ok(loaded, ctx):
+            _add_issued(loaded, ctx, entity)
+
+
+def _issued_ok(loaded: Loaded[EntitySpec], ctx: CheckContext) -> bool:
+    """Rejects `issued` on anything but an output, or dated by a field that is not text."""
+    spec = loaded.spec
+    assert spec.issued is not None
+    if spec.kind != "output":
+        ctx.collector.error("E203", f"only output entities are issued documents; "
+                            f"{spec.entity} is {spec.kind}", loaded.span("issued"))
+        return False
+    period = spec.fields.get(spec.issued.period)
+    if period is None or _field_ir(spec.issued.period, period).type != "string":
+        ctx.collector.error("E204", f"'{spec.issued.period}' is not a text field of "
+                            f"{spec.entity} (a period, such as 2025-03)",
+                            loaded.span("issued", "period"))
+        return False
+    return True
+
+
+def _add_issued(loaded: Loaded[EntitySpec], ctx: CheckContext, output: EntityIR) -> None:
+    """The issued records of an output, read by rules as an entity of kind `issued`: the
+    output's fields and key, its rows from the issued run's folder."""
+    spec = loaded.spec
+    assert spec.issued is not None
+    name = spec.issued.read_as
+    if name is None:
+        return
+    span = loaded.span("issued", "read_as")
+    if name in ctx.entities or ctx.catalog.get(name) is not None:
+        ctx.collector.error("E208", f"entity '{name}' is defined twice", span)
+        return
+    ctx.catalog.add(spec.model_copy(update={"entity": name, "kind": "issued", "issued": None,
+                                            "revision": None}), span)
+    ctx.entities[name] = replace(output, name=name, kind="issued", span=span, revision=None,
+                                 issued_period=None, issued_of=output.name)
 
 
 def check_exception_codes(ctx: CheckContext) -> None:
@@ -161,7 +200,8 @@ def _check_mapping(ctx: CheckContext, loaded: Loaded[MappingSpec], source: Recor
                      fields, loaded.span("mapping"))
 
 
-RUN_TYPE = RecordT("run", (("through", STRING_T),))
+# The run's close, and the last period of the issued run it continues (none: no --issued).
+RUN_TYPE = RecordT("run", (("through", STRING_T), ("issued_through", optional(STRING_T))))
 
 
 def base_scope(ctx: CheckContext, **names: Type) -> Scope:

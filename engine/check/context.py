@@ -27,6 +27,8 @@ ENGINE_CODES = {
     "RULE_ERROR": ("integration_support", "error"),
     "UNROUTED": ("integration_support", "error"),
     "DUPLICATE_CONFLICT": ("integration_support", "warning"),
+    # A rule emitted a document into an issued period; the issued one stands.
+    "ISSUED_PERIOD": ("integration_support", "error"),
 }
 
 

@@ -118,6 +118,8 @@ FUNCTIONS: dict[str, Signature] = {
     "concat": Signature((("parts", SCALAR),), _fixed(STRING), variadic=True),
     "key": Signature((("parts", SCALAR),), _fixed(STRING), variadic=True,
                      doc="a deterministic id: the parts joined by ':'"),
+    "join": Signature((("items", ListT(STRING)), ("separator", TEXT)), _fixed(STRING),
+                      doc="the items' text, separated"),
     "upper": Signature((("text", TEXT),), _fixed(STRING)),
     "lower": Signature((("text", TEXT),), _fixed(STRING)),
     "trim": Signature((("text", TEXT),), _fixed(STRING)),

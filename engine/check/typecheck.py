@@ -661,8 +661,11 @@ class Checker:
                 continue
             keys.append(key)
             self.usage.fields.add((entity_name, key))
-            if not assignable(found, unwrap(expected)):
-                self._mismatch(value, found, unwrap(expected))
+            wanted = unwrap(expected)
+            if isinstance(wanted, ListT) and assignable(found, wanted.item):
+                continue  # a list field matches the rows whose list holds the value
+            if not assignable(found, wanted):
+                self._mismatch(value, found, wanted)
         if not keys:
             return self._err("E203", f"{node.function}() needs at least one key: value", node)
         if (entity.effective is not None and entity.effective.version and not dated

@@ -88,9 +88,10 @@ class Program:
             if isinstance(rule, GroupRuleIR):
                 self.namespace[f"GROUPS_{rule.id}"].clear()
 
-    def set_through(self, through: str) -> None:
-        """The last period the run closes (run.through in the spec)."""
-        self.namespace["RUN"] = {"through": through}
+    def set_through(self, through: str, issued_through: str | None = None) -> None:
+        """The last period the run closes (run.through in the spec), and the last of the
+        issued books it continues (run.issued_through: none without --issued)."""
+        self.namespace["RUN"] = {"through": through, "issued_through": issued_through}
 
     @property
     def indexes(self) -> dict[str, runtime.Index]:

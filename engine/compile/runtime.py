@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import (
@@ -271,6 +272,10 @@ def key(*parts: Any) -> str:
     return ":".join(text(p) for p in parts)
 
 
+def join(items: Sequence[str], separator: str) -> str:
+    return separator.join(items)
+
+
 def upper(value: str) -> str:
     return value.upper()
 
@@ -362,6 +367,11 @@ def periods(first: str, last: str) -> list[str]:
         found.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
     return found
+
+
+def next_period(value: str) -> str:
+    year, month = _period_parts(value)
+    return f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
 
 
 def add_days(day: dt.date, days: int) -> dt.date:
@@ -699,7 +709,8 @@ class Index:
         # Rows in force per (key, day): days repeat across records, so this is a memo.
         self._in_force: dict[tuple[tuple[Any, ...], dt.date], list[dict[str, Any]]] = {}
         for row in rows:
-            self.rows.setdefault(tuple(row[k] for k in keys), []).append(row)
+            for key in _row_keys(row, keys):
+                self.rows.setdefault(key, []).append(row)
         order = (effective_from,) if effective_from else ()
         for bucket in self.rows.values():
             bucket.sort(key=lambda r: sort_key(tuple(r[k] for k in (*order, *self.entity_key))))
@@ -736,6 +747,15 @@ class Index:
             raise RuleError(f"lookup is ambiguous: {len(rows)} rows match "
                             f"{', '.join(shown(part) for part in key)}")
         return rows[0] if rows else None
+
+
+def _row_keys(row: dict[str, Any], keys: Sequence[str]) -> Iterable[tuple[Any, ...]]:
+    """The keys a row is found by: a list field is found by each of its (distinct) items."""
+    values = [row[k] for k in keys]
+    if not any(isinstance(v, list) for v in values):
+        return (tuple(values),)
+    return itertools.product(*(dict.fromkeys(v) if isinstance(v, list) else (v,)
+                               for v in values))
 
 
 def _dated(row: dict[str, Any], start: str, version: str | None) -> tuple[Any, ...]:

@@ -49,6 +49,8 @@ class EntityIR:
     order_by: tuple[str, ...]
     span: Span
     dated_by: tuple[str, ...] = ()  # an event's date: the latest present of these fields
+    issued_period: str | None = None  # an output of issued documents: its period field
+    issued_of: str | None = None  # kind issued: the output entity whose issued records these are
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

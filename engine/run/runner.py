@@ -16,6 +16,8 @@ import datetime as dt
 import decimal
 import functools
 import gc
+import heapq
+import itertools
 import json
 import operator
 from collections.abc import Callable, Iterator
@@ -30,6 +32,7 @@ from engine.errors import Diagnostic, RunError, Severity
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
 from engine.run.failures import RULE_FAILURES, described
+from engine.run.issued import PAYLOADS, IssuedRun, check_close, digest
 from engine.run.paths import SUMMARY, input_files, replacing
 from engine.run.records import decimals_of, dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
@@ -54,6 +57,7 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
     _outputs: dict[str, list[Record]] | None = None
     derived_through: bool = False  # the close came from the latest dated input record
+    issued: IssuedRun | None = None  # the books this run continues
 
     @property
     def outputs(self) -> dict[str, list[Record]]:
@@ -68,16 +72,35 @@ class RunResult:
         return all(t.accounted == t.received for t in self.tallies.values())
 
     def summary(self) -> dict[str, Any]:
+        """What the run did; its written files' digests are added when they are written.
+        Counts of outputs and payloads include the documents carried from issued books."""
+        issued = self.issued
         return {
             "project": self.plan.name,
             "spec_version": self.plan.spec_version,
             "through": self.through,
             "through_from": "latest dated input" if self.derived_through else "--through",
+            "issued": issued.summary() if issued else None,
+            "new_periods": self.new_periods(),
             "inputs": {name: t.to_json() for name, t in sorted(self.tallies.items())},
-            "outputs": {name: len(store) for name, store in sorted(self.stores.items())},
-            "payloads": {name: len(rows) for name, rows in sorted(self.payloads.items())},
+            "outputs": {name: len(store) + len(issued.documents.get(name, ()) if issued else ())
+                        for name, store in sorted(self.stores.items())},
+            "payloads": {name: len(rows) + len(issued.payloads.get(name, ()) if issued else ())
+                         for name, rows in sorted(self.payloads.items())},
             "reconciles": self.reconciles,
         }
+
+    def new_periods(self) -> list[str]:
+        """The periods whose documents this run made: after the issued books' close (from
+        the first document's period, without them), through the run's own."""
+        if self.through is None:
+            return []
+        if self.issued is not None:
+            return runtime.periods(runtime.next_period(self.issued.through), self.through)
+        first = min((str(record[entity.issued_period]) for entity in self.plan.entities
+                     if entity.issued_period is not None
+                     for record in self.stores[entity.name]), default=None)
+        return [] if first is None else runtime.periods(first, self.through)
 
 
 def iter_output(name: str, store: SortedRuns[Record]) -> Iterator[Record]:
@@ -94,11 +117,13 @@ def iter_output(name: str, store: SortedRuns[Record]) -> Iterator[Record]:
 
 class Runner:
     def __init__(self, program: Program, data_dir: Path, through: str | None = None,
-                 chunk: int = CHUNK, tracer: Tracer | None = None) -> None:
+                 chunk: int = CHUNK, tracer: Tracer | None = None,
+                 issued: IssuedRun | None = None) -> None:
         self.program = program
         self.plan = program.plan
         self.data_dir = data_dir
         self.through = through
+        self.issued = issued
         self.chunk = chunk
         # With a tracer (billsync explain), every invocation is recorded; the program must
         # then be compiled in trace mode, reporting to the same tracer.
@@ -252,7 +277,18 @@ class Runner:
                 for record, file in self.records(entity):
                     self.tally(file).loaded += 1
                     rows.append(record)
+            elif entity.kind == "issued" and entity.issued_of is not None:
+                tables[entity.name] = self._issued_rows(entity.issued_of)
         return tables
+
+    def _issued_rows(self, output: str) -> list[Record]:
+        """An output's issued records (none without --issued), counted as loaded."""
+        rows = self.issued.records(output) if self.issued is not None else []
+        if rows:
+            tally = self.tally(f"issued/{output}.jsonl")
+            tally.received += len(rows)
+            tally.loaded += len(rows)
+        return rows
 
     def build_indexes(self, tables: Callable[[str], list[Record] | None]) -> None:
         for lookup in self.plan.lookups:
@@ -296,10 +332,11 @@ class Runner:
 
     def process_reference(self, tables: dict[str, list[Record]]) -> None:
         """Rows of reference entities that rules read (a contract line's installments, say)
-        go through those rules once, in key order. They were counted when loaded."""
+        and issued records go through those rules once, in key order. They were counted when
+        loaded."""
         for entity in sorted(self.plan.entities, key=lambda e: e.name):
             consumers = self.sink.consumers.get(entity.name, ())
-            if entity.kind != "reference" or not consumers:
+            if entity.kind not in ("reference", "issued") or not consumers:
                 continue
             key = record_key(entity)
             for row in tables.get(entity.name, []):
@@ -393,14 +430,18 @@ class Runner:
             self.build_indexes(tables.get)  # mappings may look up reference data
             events = self.collect_events()
             self.through = self.close_period()
-            self.program.set_through(self.through)
+            issued_through = None
+            if self.issued is not None:
+                check_close(self.issued, self.through)
+                issued_through = self.sink.issued_through = self.issued.through
+            self.program.set_through(self.through, issued_through)
             self.wire()
             self.process_reference(tables)
             self.process_events(events)
             self.flush_groups()
             payloads = self.outbound()
         return RunResult(self.plan, self.sink.outputs, payloads, self.tallies, self.through,
-                         derived_through=self.derived_through)
+                         derived_through=self.derived_through, issued=self.issued)
 
 
 def _date_of(entity: EntityIR) -> Callable[[Record], dt.date | None] | None:
@@ -454,18 +495,36 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
     an earlier run survives beside them. A folder that is neither new, empty nor an earlier
     run's output is refused (RunError, E503) before anything is written."""
     entities = {e.name: e for e in result.plan.entities}
+    issued = result.issued
     with replacing(out_dir) as staging:
         written = []
         for name, store in sorted(result.stores.items()):
             exact = decimals_of(entities[name].fields)
-            written.append(_write(staging / f"{name}.jsonl",
-                                  (dumps(exact(r)) for r in iter_output(name, store))))
+            lines: Iterator[str] = (dumps(exact(r)) for r in iter_output(name, store))
+            if issued is not None and name in issued.documents:
+                lines = _merged(entities[name], issued, store, exact)
+            written.append(_write(staging / f"{name}.jsonl", lines))
         for name, rows in sorted(result.payloads.items()):
-            written.append(_write(staging / "payloads" / f"{name}.jsonl",
-                                  (dumps(r, numbers_as_text=False) for r in rows)))
-        summary = json.dumps(result.summary(), indent=2, sort_keys=True)
-        written.append(_write(staging / SUMMARY, iter([summary])))
+            carried = issued.payloads.get(name, []) if issued is not None else []
+            written.append(_write(staging / PAYLOADS / f"{name}.jsonl", itertools.chain(
+                carried, (dumps(r, numbers_as_text=False) for r in rows))))
+        summary = result.summary()
+        summary["files"] = {path.relative_to(staging).as_posix(): digest(path)
+                            for path in written}
+        written.append(_write(staging / SUMMARY, iter([json.dumps(summary, indent=2,
+                                                                   sort_keys=True)])))
     return [out_dir / path.relative_to(staging) for path in written]
+
+
+def _merged(entity: EntityIR, issued: IssuedRun, store: SortedRuns[Record],
+            exact: Callable[[Record], Record]) -> Iterator[str]:
+    """An output's issued documents, exactly as issued, merged in key order with the new
+    ones this run made."""
+    key = record_key(entity)
+    carried = ((key(d.record), d.line) for d in issued.documents[entity.name])
+    made = ((key(r), dumps(exact(r))) for r in store)
+    for _, line in heapq.merge(carried, made, key=lambda item: runtime.sort_key(item[0])):
+        yield line
 
 
 def _write(path: Path, lines: Iterator[str]) -> Path:

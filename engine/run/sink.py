@@ -73,6 +73,10 @@ class Sink:
         self.consumers: dict[str, list[Consumer]] = {}
         self.codes = {c.code: c for c in plan.exception_codes}
         self.origin: Origin | None = None
+        # Issued documents never change: outputs that hold them, by their period field.
+        self.issued_through: str | None = None
+        self.issued_period = {e.name: e.issued_period for e in plan.entities
+                              if e.issued_period is not None}
         self._emitted = False
         self._excluded: str | None = None
         self._failed = False
@@ -84,6 +88,8 @@ class Sink:
         self._emitted = True
         store = self.outputs.get(target)
         if store is not None:
+            if self.issued_through is not None and self._issued(target, record):
+                return
             store.add(record)
         for consume in self.consumers.get(target, ()):
             consume(record)
@@ -108,6 +114,16 @@ class Sink:
             "file": origin.file, "line": origin.line, "rule_id": rule_id,
             "old_amount": old_amount, "new_amount": new_amount,
         }))
+
+    def _issued(self, target: str, record: dict[str, Any]) -> bool:
+        """A document of an issued period is refused (ISSUED_PERIOD): the issued one stands."""
+        field_name = self.issued_period.get(target)
+        if field_name is None or not record[field_name] <= self.issued_through:
+            return False
+        self.exception("ISSUED_PERIOD", f"a rule made {target} {record.get('id', '')} of "
+                       f"{record[field_name]}, a period issued through {self.issued_through}; "
+                       "issued documents never change", rule_id=record.get("rule_id"))
+        return True
 
     def exclude(self, reason: str) -> None:
         self._excluded = reason

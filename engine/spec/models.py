@@ -65,6 +65,17 @@ class EffectiveSpec(BaseModel):
     )
 
 
+class IssuedSpec(BaseModel):
+    """An output entity whose records are issued documents: once a run's periods are issued,
+    a later run given that run's folder (`--issued`) carries them unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+    period: str = Field(description="The field holding a record's period.")
+    read_as: Ident | None = Field(
+        default=None, description="The name rules read the issued records by (an entity of "
+        "kind issued: lookups, and `for:` rules, which see each issued record once).")
+
+
 class EntitySpec(_Spec):
     """A canonical, vendor or output entity: its fields, key and dating."""
 
@@ -81,6 +92,8 @@ class EntitySpec(_Spec):
         default_factory=list, description="Date or date-time fields giving an event's date "
         "(the latest present one): a run without --through closes through the period of the "
         "latest dated input record.")
+    issued: IssuedSpec | None = Field(
+        default=None, description="Output entities only: its records are issued documents.")
     fields: dict[str, FieldSpec | str]
 
 
