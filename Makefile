@@ -24,6 +24,12 @@ demo: $(STAMP)
 	$(BIN)/billsync run examples/northwind --data examples/northwind/data --out out/northwind --through 2025-03
 	$(BIN)/billsync wip out/northwind --by status,customer
 	$(BIN)/billsync ledger out/northwind
+	@# Second act: March is issued. April's pull appends re-sent and new Harvest entries and
+	@# brings the corrected rate card; April's run continues the books with corrections.
+	rm -rf out/northwind-april-data && cp -R examples/northwind/data out/northwind-april-data
+	cat examples/northwind/april/harvest_time_entries.jsonl >> out/northwind-april-data/harvest_time_entries.jsonl
+	cp examples/northwind/april/rate_card_row.jsonl out/northwind-april-data/rate_card_row.jsonl
+	$(BIN)/billsync run examples/northwind --data out/northwind-april-data --out out/northwind-april --through 2025-04 --issued out/northwind
 
 test: $(TSTAMP) lint typecheck unit
 

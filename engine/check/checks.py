@@ -12,6 +12,7 @@ from engine.check.catalog import field_type
 from engine.check.context import ENGINE_CODES, CheckContext
 from engine.check.rules import check_group_rule, check_record_rule, rule_input, rule_outputs
 from engine.check.typecheck import Scope
+from engine.check.types import BOOL as BOOL_T
 from engine.check.types import STRING as STRING_T
 from engine.check.types import RecordT, Type, optional
 from engine.errors import Span, did_you_mean
@@ -190,6 +191,13 @@ def _check_mapping(ctx: CheckContext, loaded: Loaded[MappingSpec], source: Recor
     spec = loaded.spec
     scope = base_scope(ctx, src=source)
     owner = f"mapping:{spec.mapping}"
+    when = None
+    if spec.when is not None and spec.direction == "inbound":
+        ctx.collector.error("E203", "an inbound mapping maps every record it is given; "
+                            "`when` is for outbound mappings", loaded.key_span("when"))
+    elif spec.when is not None:
+        when, _ = ctx.expr(loaded, ("when",), scope, BOOL_T)
+        ctx.take_usage()  # src fields: an outbound source is a complete output record
     lets, scope, reads = check_lets(ctx, loaded, ("let",), spec.let, scope, owner)
     fields = check_emit_fields(ctx, loaded, ("fields",), spec.fields, scope, target, reads,
                                f"mapping:{spec.mapping}")
@@ -197,7 +205,7 @@ def _check_mapping(ctx: CheckContext, loaded: Loaded[MappingSpec], source: Recor
     ctx.edges.append((f"entity:{spec.source}", node, node, loaded.span("source")))
     ctx.edges.append((node, f"entity:{spec.target}", node, loaded.span("target")))
     return MappingIR(spec.mapping, spec.vendor, spec.direction, spec.source, spec.target, lets,
-                     fields, loaded.span("mapping"))
+                     fields, loaded.span("mapping"), when)
 
 
 # The run's close, and the last period of the issued run it continues (none: no --issued).

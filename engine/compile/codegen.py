@@ -349,7 +349,11 @@ class ModuleGen:
                                mapping.span, doc), *checks.nested()]
 
     def _mapping_body(self, mapping: MappingIR) -> list[py.Stmt]:
-        body = self._bindings(mapping.lets)
+        body: list[py.Stmt] = []
+        if mapping.when is not None:  # a record it does not send: no payload
+            body.append(self._at(py.if_(py.not_(self.expr(mapping.when.node)),
+                                        [py.return_(py.const(None))]), mapping.when.span))
+        body += self._bindings(mapping.lets)
         fields = dict(mapping.fields)
         target = self.plan.entity(mapping.target)
         # Every field of the target, in its declared order; unmapped optional ones are None.

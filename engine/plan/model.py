@@ -146,6 +146,7 @@ class MappingIR:
     lets: tuple[tuple[str, Expr], ...]
     fields: tuple[tuple[str, Expr], ...]
     span: Span
+    when: Expr | None = None  # outbound: the source records it maps (the others: no payload)
 
 
 @dataclass(frozen=True)

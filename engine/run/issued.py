@@ -53,6 +53,7 @@ class IssuedRun:
     folder: Path
     through: str
     spec_version: str
+    summary_digest: str  # of its run_summary.json, which holds the digests of its files
     documents: dict[str, list[Document]] = field(default_factory=dict)
     payloads: dict[str, list[str]] = field(default_factory=dict)
 
@@ -60,8 +61,11 @@ class IssuedRun:
         return [d.record for d in self.documents.get(output, ())]
 
     def summary(self) -> dict[str, Any]:
-        return {"folder": str(self.folder), "through": self.through,
-                "spec_version": self.spec_version}
+        """What a continuing run records of the books it continues: their close, spec
+        version and summary digest (a chain of closes, each naming the one before; no path,
+        so that outputs do not depend on where the folders are)."""
+        return {"through": self.through, "spec_version": self.spec_version,
+                "summary": self.summary_digest}
 
 
 def digest(path: Path) -> str:
@@ -162,7 +166,8 @@ def load_issued(plan: Plan, folder: Path, decode: Decode) -> IssuedRun:
     if not isinstance(through, str):
         raise _refused(folder, f"the run in {folder} records no close ('through')")
     files = _verified_files(folder, summary)
-    issued = IssuedRun(folder, through, str(summary.get("spec_version")))
+    issued = IssuedRun(folder, through, str(summary.get("spec_version")),
+                       digest(folder / SUMMARY))
     for entity in plan.entities:
         if entity.issued_period is not None:
             issued.documents[entity.name] = _documents(folder, entity, through, decode)

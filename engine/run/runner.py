@@ -485,8 +485,12 @@ def _few_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
-def _append_mapped(rows: list[Record], function: Callable[..., Record], record: Record) -> None:
-    rows.append(function(record))
+def _append_mapped(rows: list[Record], function: Callable[..., Record | None],
+                   record: Record) -> None:
+    """The payload of a record, unless the mapping's `when` leaves it to another."""
+    mapped = function(record)
+    if mapped is not None:
+        rows.append(mapped)
 
 
 def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:

@@ -106,6 +106,9 @@ class MappingSpec(_Spec):
     description: str = ""
     source: Ident
     target: Ident
+    when: Expr | None = Field(
+        default=None, description="Outbound only: the records this mapping sends (e.g. credit "
+        "notes to one endpoint, invoices to another); the others are not its payloads.")
     let: dict[str, Expr] = Field(default_factory=dict, json_schema_extra=NAMED_KEYS)
     fields: dict[str, Expr]
 

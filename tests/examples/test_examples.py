@@ -1,6 +1,7 @@
 """Examples: every example project checks, passes its spec tests and runs; Northwind's
 outputs are golden files; the shared scenarios run through `billsync run`."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from typer.testing import CliRunner
 from engine.cli import app
 from engine.testing import absent, compare
 from tests.conftest import ROOT, shared
-from tests.run.helpers import read_jsonl, spec_case, write_given
+from tests.run.helpers import april_data, read_jsonl, spec_case, write_given
 
 EXAMPLES = sorted(p.parent for p in (ROOT / "examples").glob("*/billsync.yaml"))
 SCENARIO_CASES = sorted((ROOT / "examples" / "standard" / "tests").glob("G*.yaml"))
@@ -27,24 +28,39 @@ def test_every_example_checks_and_passes_its_spec_tests(project: Path) -> None:
     assert " 0 failed" in tested.output
 
 
-def test_northwind_outputs_match_the_golden_files(tmp_path: Path,
-                                                  request: pytest.FixtureRequest) -> None:
-    """make demo's run: outputs equal examples/northwind/expected (--update-golden)."""
-    project = ROOT / "examples" / "northwind"
-    result = runner.invoke(app, ["run", str(project), "--data", str(project / "data"),
-                                 "--out", str(tmp_path), "--through", "2025-03"])
-    assert result.exit_code == 0, result.output
-    assert "all input counts reconcile" in result.output
-    expected = project / "expected"
-    produced = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")
-                      if p.is_file() and p.name != "run_inputs.json")  # paths of this machine
-    if request.config.getoption("--update-golden"):
+def matches_golden(out: Path, expected: Path, update: bool) -> None:
+    """Every file of a run's folder (but run_inputs.json, whose paths are this machine's)
+    equals the golden one, byte for byte; --update-golden rewrites them."""
+    produced = sorted(p.relative_to(out) for p in out.rglob("*")
+                      if p.is_file() and p.name != "run_inputs.json")
+    if update:
+        shutil.rmtree(expected, ignore_errors=True)
         for relative in produced:
             (expected / relative).parent.mkdir(parents=True, exist_ok=True)
-            (expected / relative).write_bytes((tmp_path / relative).read_bytes())
+            (expected / relative).write_bytes((out / relative).read_bytes())
     assert produced == sorted(p.relative_to(expected) for p in expected.rglob("*") if p.is_file())
     for relative in produced:
-        assert (tmp_path / relative).read_bytes() == (expected / relative).read_bytes(), relative
+        assert (out / relative).read_bytes() == (expected / relative).read_bytes(), relative
+
+
+def test_northwind_outputs_match_the_golden_files(tmp_path: Path,
+                                                  request: pytest.FixtureRequest) -> None:
+    """make demo's two runs: March, then April over the issued March with the changes of
+    examples/northwind/april; their folders equal expected/ and expected-april/."""
+    project = ROOT / "examples" / "northwind"
+    update = request.config.getoption("--update-golden")
+    march, april = tmp_path / "march", tmp_path / "april"
+    result = runner.invoke(app, ["run", str(project), "--data", str(project / "data"),
+                                 "--out", str(march), "--through", "2025-03"])
+    assert result.exit_code == 0, result.output
+    assert "all input counts reconcile" in result.output
+    matches_golden(march, project / "expected", update)
+    result = runner.invoke(app, ["run", str(project), "--data", str(april_data(tmp_path / "d")),
+                                 "--out", str(april), "--through", "2025-04",
+                                 "--issued", str(march)])
+    assert result.exit_code == 0, result.output
+    assert "Corrections of issued periods" in result.output
+    matches_golden(april, project / "expected-april", update)
 
 
 @pytest.mark.parametrize("case_file", SCENARIO_CASES, ids=lambda p: p.stem)

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
 from tests.conftest import ROOT
+
+NORTHWIND = ROOT / "examples" / "northwind"
+
+
+def april_data(folder: Path) -> Path:
+    """Northwind's data as April's pull leaves it: re-sent and new Harvest entries appended,
+    the rate card replaced by its corrected snapshot (as `make demo` builds it)."""
+    shutil.copytree(NORTHWIND / "data", folder)
+    with (folder / "harvest_time_entries.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write((NORTHWIND / "april" / "harvest_time_entries.jsonl").read_text())
+    shutil.copy(NORTHWIND / "april" / "rate_card_row.jsonl", folder / "rate_card_row.jsonl")
+    return folder
 
 
 def write_jsonl(folder: Path, name: str, rows: list[dict[str, Any]]) -> None:

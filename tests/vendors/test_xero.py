@@ -6,10 +6,12 @@ from pathlib import Path
 
 import engine
 from tests.conftest import ROOT, shared
+from tests.run.helpers import april_data
 from tests.vendors.openapi import validator
 
 # What Xero requires when creating an invoice, which its OpenAPI document does not encode.
 REQUIRED_ON_CREATE = {"Invoice": ["Type", "Contact", "LineItems", "Date", "CurrencyCode"],
+                      "CreditNote": ["Type", "Contact", "LineItems", "Date", "CurrencyCode"],
                       "LineItem": ["Description", "Quantity", "UnitAmount", "AccountCode"]}
 
 
@@ -58,3 +60,25 @@ def test_line_amounts_are_exact_and_add_up(tmp_path: Path) -> None:
             assert quantity * price == Decimal(str(item["LineAmount"])) or quantity == 1
     raw = (tmp_path / "payloads" / "xero_invoice.jsonl").read_text()
     assert '"LineAmount":"' not in raw  # numbers, not strings
+
+
+def test_a_credit_note_goes_to_credit_notes_with_positive_amounts(tmp_path: Path) -> None:
+    """Northwind's April, over issued March, holds a credit note (a reversal only): it
+    validates as POST /CreditNotes takes it, its lines credit the invoice's amount, and no
+    invoice payload carries it."""
+    program = engine.compile(engine.plan("examples/northwind"))
+    march, april = tmp_path / "march", tmp_path / "april"
+    engine.run(program, ROOT / "examples" / "northwind" / "data", march, "2025-03")
+    result = engine.run(program, april_data(tmp_path / "data"), april, "2025-04", issued=march)
+    check = validator(shared("vendor-schemas", "xero", "xero_accounting.yaml"), "CreditNotes",
+                      REQUIRED_ON_CREATE)
+    text = (april / "payloads" / "xero_credit_note.jsonl").read_text()
+    notes = [json.loads(line, parse_float=Decimal) for line in text.splitlines()]
+    credits = {i["id"]: i for i in result.outputs["invoice"]
+               if i["document_type"] == "credit_note"}
+    assert [n["CreditNoteNumber"] for n in notes] == list(credits)
+    for note in notes:
+        wrapped = json.loads(json.dumps({"CreditNotes": [note]}, default=float))
+        assert [e.message for e in check.iter_errors(wrapped)] == []
+        total = sum(Decimal(str(i["LineAmount"])) for i in note["LineItems"])
+        assert total == -credits[note["CreditNoteNumber"]]["subtotal"] > 0
