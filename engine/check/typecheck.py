@@ -489,18 +489,18 @@ class Checker:
     def _fill(self, node: ast.Call, scope: Scope) -> Type:
         """fill(items, units: x => int, unit_value: x => number, bound: number or x => number,
         mode: literal [, batch: x => key] [, round_by: x => key, places: int] [, retry: x =>
-        other terms or null]): items taken in order against a bound;
+        other terms or null] [, divisible: x => bool]): items taken in order against a bound;
         [{item, units, value, cost, retried, first_over}] in item order."""
         named = dict(node.named)
-        required, optional_args = ("units", "unit_value", "bound", "mode"), ("batch", "round_by",
-                                                                              "places", "retry")
+        required = ("units", "unit_value", "bound", "mode")
+        optional_args = ("batch", "round_by", "places", "retry", "divisible")
         unknown = [k for k in named if k not in (*required, *optional_args)]
         missing = [k for k in required if k not in named]
         if len(node.args) != 1 or unknown or missing or (("round_by" in named) != (
                 "places" in named)):
             return self._err("E203", "fill(items, units: x => ..., unit_value: x => ..., "
                              "bound: ..., mode: '...' [, batch: x => ...] [, round_by: x => ..., "
-                             "places: ...] [, retry: x => ...])", node)
+                             "places: ...] [, retry: x => ...] [, divisible: x => ...])", node)
         item = self._item_type(node.args[0], scope)
         if item is None:
             return ANY
@@ -518,6 +518,9 @@ class Checker:
                 self._scalar(named[key], self._lambda(named[key], item, scope))
         if "places" in named:
             self.check(named["places"], scope, INT)
+        if "divisible" in named:
+            self._expect_kind(named["divisible"],
+                              self._lambda(named["divisible"], item, scope), BOOL)
         return ListT(RecordT("", (("item", item), ("units", INT), ("value", DECIMAL),
                                   ("cost", DECIMAL), ("retried", INT), ("first_over", BOOL))))
 

@@ -204,7 +204,8 @@ class ExprGen:
             "rt_fill", source, per_item("units"), per_item("unit_value"),
             per_item("bound") if isinstance(bound, ast.Lambda) else self(bound),
             self(named["mode"]), per_item("batch"), per_item("round_by"),
-            self(named["places"]) if "places" in named else py.const(None), per_item("retry"))
+            self(named["places"]) if "places" in named else py.const(None), per_item("retry"),
+            per_item("divisible"))
 
     def _lookup(self, node: ast.Call) -> py.Expr:
         assert isinstance(node.args[0], ast.Name)

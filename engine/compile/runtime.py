@@ -502,8 +502,8 @@ class _Share:
 def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decimal | int],
          bound: Decimal | int | Sequence[Decimal | int], mode: str,
          batches: Sequence[Any] | None = None, groups: Sequence[Any] | None = None,
-         places: int | None = None, retries: Sequence[dict[str, Any] | None] | None = None
-         ) -> list[dict[str, Any]]:
+         places: int | None = None, retries: Sequence[dict[str, Any] | None] | None = None,
+         divisible: Sequence[bool] | None = None) -> list[dict[str, Any]]:
     """Take items, in the order given, against a bound on their value (units x unit value).
 
     partial_then_stop: whole items while they fit; the first that does not is taken in
@@ -517,7 +517,9 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     is taken again). With groups and places, an item costs what it adds to its group's total
     rounded to places (half up), so the rounded totals, not only the exact values, stay in
     the bound. An item's retry ({units, unit_value, bound, group}: other terms for it) is
-    tried, right away and by the same mode, for what its own terms did not take."""
+    tried, right away and by the same mode, for what its own terms did not take. A divisible
+    item (an amount rather than a piece of work, such as a write-up) is taken in part, up to
+    the bound, whatever the mode; alone in its batch under whole_batches."""
     if mode not in FILL_MODES:
         raise RuleError(f"'{mode}' is not a fill mode ({', '.join(FILL_MODES)})")
     bounds = [Decimal(bound)] * len(items) if isinstance(bound, (Decimal, int)) \
@@ -528,17 +530,18 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
                                          Decimal(r["bound"]), r["group"])
            for r in (retries if retries is not None else [None] * len(items))]
     state = _Taking(places)
+    parts = list(divisible) if divisible is not None else [False] * len(items)
     if mode == "whole_batches":
-        shares = _fill_batches(state, own, alt, batches)
+        shares = _fill_batches(state, own, alt, batches, parts)
     else:
-        shares = _fill_items(state, own, alt, mode)
+        shares = _fill_items(state, own, alt, mode, parts)
     return [{"item": item, "units": s.units, "value": s.units * own[k].price, "cost": s.cost,
              "retried": s.retried, "first_over": s.first_over}
             for k, (item, s) in enumerate(zip(items, shares, strict=True))]
 
 
-def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mode: str
-                ) -> list[_Share]:
+def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mode: str,
+                divisible: list[bool]) -> list[_Share]:
     shares = [_Share() for _ in own]
     marked = False
     stopped_at: Decimal | None = None  # partial_then_stop: the bound that stopped the taking
@@ -551,7 +554,8 @@ def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mod
             if count == 0:
                 break
             taken = count if state.cost(attempt, count) <= attempt.bound - state.used else (
-                state.most_units(attempt, count) if mode == "partial_then_stop" else 0)
+                state.most_units(attempt, count)
+                if mode == "partial_then_stop" or divisible[k] else 0)
             cost = state.cost(attempt, taken)
             state.used += cost
             state.take(attempt, taken)
@@ -573,7 +577,7 @@ def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mod
 
 
 def _fill_batches(state: _Taking, own: list[_Terms], alt: list[_Terms | None],
-                  batches: Sequence[Any] | None) -> list[_Share]:
+                  batches: Sequence[Any] | None, divisible: list[bool]) -> list[_Share]:
     shares = [_Share() for _ in own]
     keys = batches if batches is not None else [None] * len(own)
     start = 0
@@ -587,8 +591,19 @@ def _fill_batches(state: _Taking, own: list[_Terms], alt: list[_Terms | None],
             if not any(alt[k] is not None for k in span) or not _take_batch(
                     state, retry, [shares[k] for k in span]):
                 shares[start].first_over = True
+                if len(span) == 1 and divisible[start]:
+                    _take_part(state, own[start], shares[start])
         start = end
     return shares
+
+
+def _take_part(state: _Taking, terms: _Terms, share: _Share) -> None:
+    """As many units of one item as fit the bound."""
+    taken = state.most_units(terms, terms.units)
+    share.cost = state.cost(terms, taken)
+    state.used += share.cost
+    state.take(terms, taken)
+    share.units = taken
 
 
 def _take_batch(state: _Taking, terms: list[tuple[_Terms, bool]], shares: list[_Share]

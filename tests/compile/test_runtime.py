@@ -143,6 +143,19 @@ def test_fill_retries_what_an_items_own_terms_do_not_take() -> None:
     assert [(s["units"], s["retried"]) for s in batches] == [(0, 60), (0, 60)]
 
 
+@pytest.mark.parametrize(("mode", "over"), [("whole_items", [False, True, False]),
+                                            ("whole_batches", [False, True, True])])
+def test_fill_takes_a_divisible_item_in_part_whatever_the_mode(mode: str,
+                                                              over: list[bool]) -> None:
+    """A divisible item (an amount, such as a write-up) is taken up to the bound, alone in
+    its batch; later items are taken as the mode says (first_over: per batch)."""
+    shares = rt.fill(["a", "w", "b"], [80, 50, 10], [D(1)] * 3, D(100), mode,
+                     ["jan", "w", "feb"], None, None, None, [False, True, False])
+    assert [s["units"] for s in shares] == [80, 20, 0]
+    assert [s["first_over"] for s in shares] == over
+    assert sum(s["cost"] for s in shares) == 100
+
+
 def test_fill_rejects_an_unknown_mode() -> None:
     with pytest.raises(rt.RuleError):
         rt.fill(["a"], [1], [D(1)], D(1), "greedy")
