@@ -89,6 +89,7 @@ def check_entities(ctx: CheckContext) -> None:
             named += [(("effective", part), value) for part, value in (
                 ("from", spec.effective.from_), ("to", spec.effective.to),
                 ("version", spec.effective.version)) if value]
+            named += [(("effective", "of", i), k) for i, k in enumerate(spec.effective.of or ())]
         for path, field_name in named:
             if field_name not in spec.fields:
                 ctx.collector.error("E204", f"unknown field '{field_name}' of {spec.entity}",
@@ -104,6 +105,8 @@ def check_entities(ctx: CheckContext) -> None:
             effective_version=spec.effective.version if spec.effective else None,
             order_by=info.order_by, span=info.span, dated_by=tuple(spec.dated_by),
             issued_period=spec.issued.period if spec.issued else None,
+            effective_of=tuple(spec.effective.of or ()) if spec.effective else (),
+            effective_latest=spec.effective.latest if spec.effective else False,
         )
         if spec.issued is not None and _issued_ok(loaded, ctx):
             _add_issued(loaded, ctx, entity)

@@ -709,17 +709,22 @@ class Index:
     """Rows of one entity by key fields; dated lookups pick the rows in force on a day.
 
     With an `effective_to` field (inclusive), every row whose span holds the day is in
-    force. Without one, a row is in force from its `effective_from` until a later row of the
-    same thing (its entity key but the dating and version fields) starts: the latest row on
-    or before the day. With a version field, only the latest version in force is returned.
+    force. Without one (or with `latest`), a row is in force from its `effective_from` until
+    a later row of the same thing (`of`: by default its entity key but the dating and version
+    fields) starts, and up to its own `effective_to`: the latest row on or before the day.
+    Rows of one thing starting the same day are all in force: an overlap for the rules to
+    report. With a version field, only the latest version in force is returned.
     """
 
     def __init__(self, rows: Iterable[dict[str, Any]], keys: Sequence[str],
                  effective_from: str | None = None, effective_to: str | None = None,
-                 version: str | None = None, entity_key: Sequence[str] = ()) -> None:
+                 version: str | None = None, entity_key: Sequence[str] = (),
+                 of: Sequence[str] = (), latest: bool = False) -> None:
         self.effective_from, self.effective_to, self.version = effective_from, effective_to, version
+        self.latest = latest or effective_to is None
         self.entity_key = tuple(k for k in entity_key if k != version)
-        self.identity = tuple(k for k in self.entity_key if k != effective_from)
+        self.identity = tuple(of) or tuple(
+            k for k in self.entity_key if k not in (effective_from, effective_to))
         self.rows: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         # Rows in force per (key, day): days repeat across records, so this is a memo.
         self._in_force: dict[tuple[tuple[Any, ...], dt.date], list[dict[str, Any]]] = {}
@@ -742,17 +747,28 @@ class Index:
     def _rows_in_force(self, rows: list[dict[str, Any]], at: dt.date) -> list[dict[str, Any]]:
         start, end, version = self.effective_from, self.effective_to, self.version
         assert start is not None
-        found = [r for r in rows if r[start] <= at and (end is None or r[end] is None
-                                                        or at <= r[end])]
-        if version is None and end is not None:
-            return found  # spans given: every row whose span holds the day
-        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in found:  # sorted by effective_from: the last in force wins
+
+        def holds(row: dict[str, Any]) -> bool:
+            return end is None or row[end] is None or at <= row[end]
+        if not self.latest:  # spans: every row whose span holds the day
+            found = [r for r in rows if r[start] <= at and holds(r)]
+            return found if version is None else self._newest(found, start, version)
+        return [r for r in self._newest([r for r in rows if r[start] <= at], start, version)
+                if holds(r)]
+
+    def _newest(self, rows: list[dict[str, Any]], start: str, version: str | None
+                ) -> list[dict[str, Any]]:
+        """Per thing, its rows of the latest (effective_from, version): one, or an overlap."""
+        newest: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+        for row in rows:
             ident = tuple(row[k] for k in self.identity)
-            current = latest.get(ident)
-            if current is None or _dated(row, start, version) >= _dated(current, start, version):
-                latest[ident] = row
-        return list(latest.values())
+            current = newest.get(ident)
+            dated = _dated(row, start, version)
+            if current is None or dated > _dated(current[0], start, version):
+                newest[ident] = [row]
+            elif dated == _dated(current[0], start, version):
+                current.append(row)
+        return [row for group in newest.values() for row in group]
 
     def one(self, key: tuple[Any, ...], at: dt.date | None = None) -> dict[str, Any] | None:
         rows = self.all(key, at)

@@ -51,6 +51,8 @@ class EntityIR:
     dated_by: tuple[str, ...] = ()  # an event's date: the latest present of these fields
     issued_period: str | None = None  # an output of issued documents: its period field
     issued_of: str | None = None  # kind issued: the output entity whose issued records these are
+    effective_of: tuple[str, ...] = ()  # what a row dates (empty: the key but dating fields)
+    effective_latest: bool = False  # with effective_to: latest row on or before, up to its to
 
     def field_names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)

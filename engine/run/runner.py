@@ -299,7 +299,8 @@ class Runner:
             name = "|".join((lookup.entity, *lookup.keys, *(("@",) if lookup.dated else ())))
             self.program.indexes[name] = runtime.Index(
                 rows, lookup.keys, entity.effective_from, entity.effective_to,
-                entity.effective_version, entity.key)
+                entity.effective_version, entity.key, entity.effective_of,
+                entity.effective_latest)
 
     # -- rules -------------------------------------------------------------------------------
 

@@ -63,6 +63,13 @@ class EffectiveSpec(BaseModel):
     version: str | None = Field(
         default=None, description="Field numbering versions; the latest in force wins."
     )
+    of: list[str] | None = Field(
+        default=None, description="The fields naming what a row dates (default: the key "
+        "without the dating and version fields): a later row of the same thing replaces an "
+        "earlier one.")
+    latest: bool = Field(
+        default=False, description="With `to`: still the latest row on or before the day is "
+        "in force (until its own `to`), rather than every row whose span holds the day.")
 
 
 class IssuedSpec(BaseModel):
