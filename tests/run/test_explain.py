@@ -51,7 +51,7 @@ def test_explain_shows_an_expense_conversion(tmp_path: Path) -> None:
     result = runner.invoke(app, ["explain", str(out), "invoice_line", line["id"]])
     assert result.exit_code == 0, result.output
     assert f"expense {line['source_ids'][0]}  [input, expense.jsonl]" in result.output
-    assert f"fx_rate = {line['fx']['rate']}" in result.output
+    assert f"fx_rate = {line['fx'][0]['rate']}" in result.output
     assert "<- rule bill_charge (rules/billing/charges.yaml:" in result.output
 
 
