@@ -525,16 +525,19 @@ class Checker:
                                   ("cost", DECIMAL), ("retried", INT), ("first_over", BOOL))))
 
     def _fill_retry(self, node: ast.Node, item: Type, scope: Scope) -> None:
-        """retry: x => {units, unit_value, bound, group} or null: other terms for an item."""
+        """retry: x => {units, unit_value, bound, group} or null: other terms for an item
+        (a null bound: none)."""
         found = unwrap(self._lambda(node, item, scope))
         wanted = (("units", INT), ("unit_value", fn.NUMBER), ("bound", fn.NUMBER))
         if found in (ANY, NULL):
             return
         if not isinstance(found, RecordT) or found.field("group") is None or any(
-                not fn._accepts(kind, found.field(name) or ANY) or found.field(name) is None
+                found.field(name) is None or not fn._accepts(
+                    kind, unwrap(found.field(name) or ANY) if name == "bound"
+                    else found.field(name) or ANY)
                 for name, kind in wanted):
-            self._err("E205", "retry: gives {units: int, unit_value: number, bound: number, "
-                      f"group: key}} or null, found {found.name}", node)
+            self._err("E205", "retry: gives {units: int, unit_value: number, bound: number "
+                      f"or null, group: key}} or null, found {found.name}", node)
 
     def _scan(self, node: ast.Call, scope: Scope) -> Type:
         """scan(items, init, s => next): a fold; `s` is {acc, item}; the result lists the

@@ -519,7 +519,8 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     the bound. An item's retry ({units, unit_value, bound, group}: other terms for it) is
     tried, right away and by the same mode, for what its own terms did not take. A divisible
     item (an amount rather than a piece of work, such as a write-up) is taken in part, up to
-    the bound, whatever the mode; alone in its batch under whole_batches."""
+    the bound, whatever the mode; alone in its batch under whole_batches. A retry whose
+    bound is None has none."""
     if mode not in FILL_MODES:
         raise RuleError(f"'{mode}' is not a fill mode ({', '.join(FILL_MODES)})")
     bounds = [Decimal(bound)] * len(items) if isinstance(bound, (Decimal, int)) \
@@ -527,7 +528,7 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     own = [_Terms(units[k], Decimal(unit_values[k]), bounds[k],
                   groups[k] if groups is not None else None) for k in range(len(items))]
     alt = [None if r is None else _Terms(r["units"], Decimal(r["unit_value"]),
-                                         Decimal(r["bound"]), r["group"])
+                                         _bound(r["bound"]), r["group"])
            for r in (retries if retries is not None else [None] * len(items))]
     state = _Taking(places)
     parts = list(divisible) if divisible is not None else [False] * len(items)
@@ -538,6 +539,11 @@ def fill(items: Sequence[Any], units: Sequence[int], unit_values: Sequence[Decim
     return [{"item": item, "units": s.units, "value": s.units * own[k].price, "cost": s.cost,
              "retried": s.retried, "first_over": s.first_over}
             for k, (item, s) in enumerate(zip(items, shares, strict=True))]
+
+
+def _bound(value: Decimal | int | None) -> Decimal:
+    """A retry's bound; none: its terms have no bound (an uncapped later version)."""
+    return Decimal("Infinity") if value is None else Decimal(value)
 
 
 def _fill_items(state: _Taking, own: list[_Terms], alt: list[_Terms | None], mode: str,
