@@ -28,12 +28,12 @@ from engine.escape import csv_cell
 from engine.run.paths import data_file
 from engine.run.records import read_jsonl
 
-DIMENSIONS = ("status", "reason", "age", "contract_line", "customer", "practice", "region",
-              "legal_entity", "currency")
+DIMENSIONS = ("status", "reason", "age", "contract_line", "customer", "top_customer",
+              "practice", "region", "legal_entity", "currency")
 AGES = ((30, "0-30 days"), (60, "31-60 days"), (90, "61-90 days"))
 CSV_COLUMNS = ("id", "source_entity", "source_id", "period", "date", "status", "reason", "age",
-               "age_days", "contract_line", "customer", "practice", "region", "legal_entity",
-               "currency", "hours", "amount")
+               "age_days", "contract_line", "customer", "top_customer", "practice", "region",
+               "legal_entity", "currency", "hours", "amount")
 NUMERIC_COLUMNS = frozenset({"age_days", "hours", "amount"})
 
 
@@ -73,6 +73,7 @@ def items(out_dir: Path, data_dir: Path | None, through: str | None) -> list[dic
             "age": age_bucket(days), "age_days": "" if days is None else str(days),
             "contract_line": _text(item, "contract_line_id"),
             "customer": _text(line, "customer_id") or "unknown",
+            "top_customer": _top_parent(customers, _text(line, "customer_id")) or "unknown",
             "practice": _text(project, "practice") or "unknown",
             "region": _text(project, "region") or _text(customer, "region") or "unknown",
             "legal_entity": _text(project, "legal_entity") or _text(customer, "legal_entity")
@@ -82,6 +83,18 @@ def items(out_dir: Path, data_dir: Path | None, through: str | None) -> list[dic
             "amount": _number(item.get("amount")),
         })
     return rows
+
+
+def _top_parent(customers: dict[str, dict[str, Any]], customer_id: str) -> str:
+    """The top of a customer's hierarchy (parent_id up, as far as known customers go; a
+    cycle stops where it would repeat)."""
+    seen = {customer_id}
+    current = customer_id
+    while (parent := _text(customers.get(current, {}), "parent_id")) and parent not in seen \
+            and parent in customers:
+        seen.add(parent)
+        current = parent
+    return current
 
 
 # -- reading rows that may not fit -----------------------------------------------------------

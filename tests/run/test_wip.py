@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -42,6 +43,27 @@ def test_groups_add_up_to_the_items_within_a_currency(tmp_path: Path) -> None:
     assert sum(g.items for g in groups) == len(rows)
     usd = sum(g.amount for g in groups if g.key[1] == "USD")
     assert usd == sum(wip.Decimal(r["amount"] or 0) for r in rows if r["currency"] == "USD")
+
+
+def test_items_roll_up_to_the_top_of_the_customer_hierarchy(tmp_path: Path) -> None:
+    """top_customer follows parent_id up through known customers; a cycle stops where it
+    would repeat, and a customer without a parent is its own top."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "examples" / "northwind" / "data", data)
+    rows = [json.loads(line) for line in (data / "customer.jsonl").read_text().splitlines()]
+    parents = {"C-UMBRELLA": "C-INITECH", "C-INITECH": "C-ACME", "C-GLOBEX": "C-HOOLI",
+               "C-HOOLI": "C-GLOBEX"}
+    for row in rows:
+        if row["id"] in parents:
+            row["parent_id"] = parents[row["id"]]
+    (data / "customer.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(ROOT / "examples" / "northwind"), "--data", str(data),
+                                 "--out", str(out), "--through", "2025-03", "-q"])
+    assert result.exit_code == 0, result.output
+    tops = {(r["customer"], r["top_customer"]) for r in wip.items(out, data, "2025-03")}
+    assert {("C-UMBRELLA", "C-ACME"), ("C-INITECH", "C-ACME"), ("C-ACME", "C-ACME"),
+            ("C-GLOBEX", "C-HOOLI"), ("C-HOOLI", "C-GLOBEX")} <= tops
 
 
 def test_ages_are_counted_to_the_close() -> None:
