@@ -190,7 +190,9 @@ def explain(out_dir: Annotated[Path, typer.Argument(help="The output folder of a
                   f"{plan.spec_version}); run it again, then explain", markup=False)
         raise typer.Exit(1)
     try:
-        step = explain_view.explain(plan, data, summary.get("through"), entity, record_id)
+        issued = inputs.get("issued")
+        step = explain_view.explain(plan, data, summary.get("through"), entity, record_id,
+                                    Path(issued) if isinstance(issued, str) else None)
     except explain_view.ExplainError as problem:
         err.print(str(problem), markup=False)
         raise typer.Exit(1) from None

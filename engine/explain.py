@@ -19,6 +19,7 @@ from typing import Any
 from engine.compile.program import compile_plan
 from engine.escape import printable
 from engine.plan.model import Plan
+from engine.run.issued import load_issued
 from engine.run.runner import Runner
 from engine.run.trace import Invocation, Record, Tracer
 
@@ -49,11 +50,20 @@ class Step:
 
 
 def explain(plan: Plan, data_dir: Path, through: str | None, entity: str,
-            record_id: str) -> Step:
-    """Run the project in trace mode and return the derivation of one output record."""
+            record_id: str, issued_dir: Path | None = None) -> Step:
+    """Run the project in trace mode (continuing the issued books it continued, if any) and
+    return the derivation of one output record."""
     tracer = Tracer()
-    Runner(compile_plan(plan, tracer), data_dir, through, tracer=tracer).run()
+    program = compile_plan(plan, tracer)
+    issued = None if issued_dir is None else load_issued(
+        plan, issued_dir, lambda name, raw: program.validator(name)(raw))
+    Runner(program, data_dir, through, tracer=tracer, issued=issued).run()
     record = tracer.outputs.get((entity, record_id))
+    if record is None and issued is not None and any(
+            r.get("id") == record_id for r in issued.records(entity)):
+        raise ExplainError(printable(f"{entity} {record_id} was issued by the run in "
+                                     f"{issued_dir} (through {issued.through}), and carried "
+                                     "unchanged: explain it in that run's folder"))
     if record is None:
         raise ExplainError(printable(f"no {entity} with id {record_id!r} in a run of "
                                      f"{plan.name} through {through or 'the end'}"))

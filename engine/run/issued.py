@@ -30,7 +30,7 @@ from engine.compile.inputs import InvalidRecord
 from engine.errors import Diagnostic, RunError, Severity, Span
 from engine.plan.model import EntityIR, Plan
 from engine.run.paths import SUMMARY
-from engine.run.records import LineProblem, parse_line
+from engine.run.records import LineProblem, parse_line, raw_lines
 
 Record = dict[str, Any]
 Decode = Callable[[str, Any], Record]  # entity name, JSON value -> typed record
@@ -124,9 +124,16 @@ def _inside(folder: Path, path: Path) -> bool:
 
 
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open("r", encoding="utf-8", newline="\n") as handle:
-        for number, line in enumerate(handle, 1):
-            yield number, line.removesuffix("\n")
+    """Each line of a file the run wrote, exactly, without its newline; one longer than a
+    record's bound, or not UTF-8, refuses the folder (a run never writes one)."""
+    with path.open("rb") as handle:
+        for number, raw in raw_lines(handle):
+            try:
+                if raw is None:
+                    raise ValueError("a line longer than a record may be")
+                yield number, raw.decode("utf-8").removesuffix("\n")
+            except ValueError as error:
+                raise _refused(path.parent, f"{path.name}:{number}: {error}") from None
 
 
 def _documents(folder: Path, entity: EntityIR, through: str, decode: Decode

@@ -108,7 +108,7 @@ DECODER = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int,
                            parse_constant=_json_constant, object_pairs_hook=_json_object)
 
 
-def _lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+def raw_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
     """Each line's number and bytes; None for a line longer than MAX_LINE_BYTES, which is
     read past in pieces and never held whole."""
     number = 0
@@ -179,7 +179,7 @@ def read_jsonl(path: Path) -> Iterator[JsonLine]:
     file. A UTF-8 byte-order mark at the start of the file is an encoding signature (many
     Windows exports write one) and is dropped; anywhere else it is a problem of its line."""
     with path.open("rb") as handle:
-        for number, raw in _lines(handle):
+        for number, raw in raw_lines(handle):
             if raw is None:
                 yield JsonLine(number, None, f"a line longer than {MAX_LINE_BYTES:,} bytes")
                 continue

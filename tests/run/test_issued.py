@@ -265,6 +265,26 @@ def test_the_cli_continues_the_books_and_will_not_write_over_them(march: Path,
     assert "Corrections of issued periods" in done.output
 
 
+def test_explain_follows_a_correction_and_sends_issued_documents_back(march: Path,
+                                                                     tmp_path: Path) -> None:
+    """explain over a continuing run: a correction line is derived from the line it
+    corrects (recomputed and issued); an issued document is explained in its own run."""
+    data = april_data(tmp_path / "data")
+    out = tmp_path / "out"
+    ran = runner.invoke(app, ["run", str(NORTHWIND), "--data", str(data), "--out", str(out),
+                              "--through", "2025-04", "--issued", str(march), "-q"])
+    assert ran.exit_code == 0, ran.output
+    fix = next(r for r in records(out, "invoice_line") if r["kind"] == "correction"
+               and r["contract_line_id"] == "L-GLOBEX-CRM")
+    shown = runner.invoke(app, ["explain", str(out), "invoice_line", fix["id"]])
+    assert shown.exit_code == 0, shown.output
+    assert "<- rule bill_correction (rules/billing/corrections.yaml:" in shown.output
+    assert "<- rule reconcile" in shown.output and "issued_invoice_line" in shown.output
+    issued = records(march, "invoice_line")[0]["id"]
+    sent_back = runner.invoke(app, ["explain", str(out), "invoice_line", issued])
+    assert sent_back.exit_code == 1 and "explain it in that run's folder" in sent_back.output
+
+
 # -- the engine's guard --------------------------------------------------------------------
 
 NOTE = """entity: note
