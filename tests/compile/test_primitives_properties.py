@@ -49,6 +49,7 @@ def test_allocation_over_mixed_signs_adds_up(total: Decimal, weights: list[Decim
         shares = [s["share"] for s in rt.allocate(list(range(len(weights))), weights, total,
                                                   places)]
         assert sum(shares) == total
+        assert not any(s == 0 and s.is_signed() for s in shares)  # never -0.00
         weight_sum = sum(weights)
         if weight_sum == 0:
             return
