@@ -435,7 +435,7 @@ def allocate(items: Sequence[Any], weights: Sequence[Decimal | int], total: Deci
     eligible.sort(key=lambda i: (-abs(exact[i] - shares[i]), i))
     for position in eligible[:abs(missing)]:
         shares[position] += step
-    return [{"item": item, "share": share if share else abs(share)}  # never -0.00
+    return [{"item": item, "share": share if share else share.copy_abs()}  # never -0.00
             for item, share in zip(items, shares, strict=True)]
 
 
