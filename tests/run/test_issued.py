@@ -130,6 +130,30 @@ def test_a_revised_entry_stays_in_the_period_it_was_billed_in(
     assert all("harvest-2400000377" not in line["source_ids"] for line in april_time)
 
 
+def test_a_billed_milestone_stays_in_its_issued_period(program: engine.Program, march: Path,
+                                                       tmp_path: Path) -> None:
+    """MS-1, accepted in February and billed there, has its acceptance date corrected to
+    April: it stays billed in February (no correction, no April milestone line). Withdrawn
+    (pending again), it is reversed in April."""
+    data = april_data(tmp_path / "data")
+    rows = [json.loads(line) for line in (data / "milestone.jsonl").read_text().splitlines()]
+
+    def run_with(ms1: dict[str, Any], out: str) -> engine.RunResult:
+        changed = [ms1 if r["id"] == "MS-1" else r for r in rows]
+        (data / "milestone.jsonl").write_text("".join(json.dumps(r) + "\n" for r in changed))
+        return engine.run(program, data, tmp_path / out, "2025-04", issued=march)
+
+    ms1 = next(r for r in rows if r["id"] == "MS-1")
+    moved = run_with({**ms1, "accepted_date": "2025-04-02"}, "moved")
+    assert not [r for r in moved.outputs["invoice_line"]
+                if r["contract_line_id"] == "L-INITECH-SEC"]
+    withdrawn = run_with({**ms1, "status": "pending"}, "withdrawn")
+    [reversal] = [r for r in withdrawn.outputs["invoice_line"]
+                  if r["contract_line_id"] == "L-INITECH-SEC"]
+    assert reversal["kind"] == "correction" and reversal["correction"]["period"] == "2025-02"
+    assert reversal["amount"] == -reversal["correction"]["old_amount"] < 0
+
+
 def test_an_invoice_of_reversals_only_is_a_credit_note(
         april: tuple[engine.RunResult, Path]) -> None:
     """Umbrella has no April work: its April invoice holds the reversal only, its total is
