@@ -4,6 +4,7 @@ lineage, graph, schemas. Exit codes: 0 success, 1 problems found (errors, failed
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -38,6 +39,24 @@ err = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 ProjectArg = Annotated[Path, typer.Argument(help="The project folder (holds billsync.yaml).")]
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 RUN_INPUTS = "run_inputs.json"
+
+
+def _version(shown: bool) -> None:
+    """--version: the installed distribution's version, then exit."""
+    if shown:
+        try:
+            version = importlib.metadata.version("billsync")
+        except importlib.metadata.PackageNotFoundError:  # run from a checkout, uninstalled
+            version = "unknown (not installed)"
+        out.print(f"billsync {version}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """billsync: delivery to billing, from a YAML spec."""
 
 
 class Format(StrEnum):

@@ -91,3 +91,25 @@ def test_an_internal_fault_is_a_message_not_a_traceback(monkeypatch: pytest.Monk
     message = capsys.readouterr().err
     assert "internal error" in message and "please report it" in message
     assert "Traceback" not in message and "KeyError" not in message
+
+
+def test_version_prints_the_installed_version() -> None:
+    import importlib.metadata
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"billsync {importlib.metadata.version('billsync')}"
+
+
+def test_a_missing_pack_names_every_place_searched(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """'pack not found' lists the BILLSYNC_PACK_PATH folders and the shipped packs' place,
+    and says that BILLSYNC_PACK_PATH can name more."""
+    (tmp_path / "billsync.yaml").write_text(
+        "name: p\nversion: 0.0.1\nspec_format: 1\npacks: [rules/nowhere]\n")
+    monkeypatch.setenv("BILLSYNC_PACK_PATH", str(tmp_path / "packs"))
+    result = runner.invoke(app, ["check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "pack 'rules/nowhere' not found" in result.output
+    assert str(tmp_path / "packs" / "rules" / "nowhere") in result.output
+    assert "BILLSYNC_PACK_PATH" in result.output

@@ -167,16 +167,18 @@ def validate_doc(doc: SourceDoc, model: type[SpecT], collector: Collector) -> Sp
         return None
 
 
-def resolve_pack(reference: str, project_root: Path) -> Path:
-    """A pack is ./local (to the project) or a shipped pack folder under the pack path."""
+def pack_places(reference: str, project_root: Path) -> list[Path]:
+    """Where a pack is looked for, in order: ./local (to the project) is only there; a
+    shipped pack under each folder of BILLSYNC_PACK_PATH, then beside the engine."""
     if reference.startswith((".", "/")):
-        return (project_root / reference).resolve()
+        return [(project_root / reference).resolve()]
     search = [Path(p) for p in os.environ.get("BILLSYNC_PACK_PATH", "").split(os.pathsep) if p]
-    for base in [*search, REPO_ROOT]:
-        candidate = base / reference
-        if candidate.is_dir():
-            return candidate.resolve()
-    return (REPO_ROOT / reference).resolve()
+    return [(base / reference).resolve() for base in [*search, REPO_ROOT]]
+
+
+def resolve_pack(reference: str, project_root: Path) -> Path | None:
+    """The first place a pack is found, or None."""
+    return next((p for p in pack_places(reference, project_root) if p.is_dir()), None)
 
 
 def _spec_files(folder: Path) -> list[Path]:
@@ -312,9 +314,11 @@ def load_project(project_dir: Path, collector: Collector) -> Project | None:
     folders: list[Path] = []
     for index, reference in enumerate(manifest.packs):
         folder = resolve_pack(reference, project_dir)
-        if not folder.is_dir():
+        if folder is None:
+            places = ", ".join(display_path(p) for p in pack_places(reference, project_dir))
             collector.error("E501", f"pack '{reference}' not found", doc.span(("packs", index)),
-                            hint=f"looked for {display_path(folder)}")
+                            hint=f"looked in {places}" + ("" if reference.startswith((".", "/"))
+                            else "; BILLSYNC_PACK_PATH lists more folders to look in"))
             continue
         folders.append(folder)
     folders += [(project_dir / t).resolve() for t in manifest.tests]
