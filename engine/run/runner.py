@@ -509,7 +509,10 @@ def write_outputs(result: RunResult, out_dir: Path) -> list[Path]:
             if issued is not None and name in issued.documents:
                 lines = _merged(entities[name], issued, store, exact)
             written.append(_write(staging / f"{name}.jsonl", lines))
-        for name, rows in sorted(result.payloads.items()):
+        # A payload the issued run wrote is carried even if this spec no longer makes it.
+        names = set(result.payloads) | set(issued.payloads if issued else ())
+        for name in sorted(names):
+            rows = result.payloads.get(name, [])
             carried = issued.payloads.get(name, []) if issued is not None else []
             written.append(_write(staging / PAYLOADS / f"{name}.jsonl", itertools.chain(
                 carried, (dumps(r, numbers_as_text=False) for r in rows))))
