@@ -111,5 +111,5 @@ def test_a_missing_pack_names_every_place_searched(tmp_path: Path,
     result = runner.invoke(app, ["check", str(tmp_path)])
     assert result.exit_code == 1
     assert "pack 'rules/nowhere' not found" in result.output
-    assert str(tmp_path / "packs" / "rules" / "nowhere") in result.output
+    assert f"{tmp_path.name}/packs/rules/nowhere" in result.output  # shown relative or not
     assert "BILLSYNC_PACK_PATH" in result.output
