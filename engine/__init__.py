@@ -21,7 +21,6 @@ from engine.errors import CheckError, Collector, Diagnostic, LoadError, PlanErro
 from engine.load.project import Project, load_project
 from engine.plan.build import build_plan
 from engine.plan.model import Plan
-from engine.run.issued import load_issued
 from engine.run.runner import Runner, RunResult, write_outputs
 
 __version__ = "0.1.0"
@@ -83,11 +82,8 @@ def run(program: Program, data_dir: str | Path, out_dir: str | Path | None = Non
     """Stage 5: run a compiled program over a data folder; write outputs when out_dir given.
     With `issued` (an earlier run's output folder), that run's periods are issued: the run
     continues its books (engine/run/issued.py)."""
-    books = None
-    if issued is not None:
-        books = load_issued(program.plan, Path(issued),
-                            lambda entity, raw: program.validator(entity)(raw))
-    result = Runner(program, Path(data_dir), through, issued=books).run()
+    result = Runner(program, Path(data_dir), through,
+                    issued=None if issued is None else Path(issued)).run()
     if out_dir is not None:
         result.files = write_outputs(result, Path(out_dir))
     return result

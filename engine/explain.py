@@ -19,7 +19,6 @@ from typing import Any
 from engine.compile.program import compile_plan
 from engine.escape import printable
 from engine.plan.model import Plan
-from engine.run.issued import load_issued
 from engine.run.runner import Runner
 from engine.run.trace import Invocation, Record, Tracer
 
@@ -54,10 +53,9 @@ def explain(plan: Plan, data_dir: Path, through: str | None, entity: str,
     """Run the project in trace mode (continuing the issued books it continued, if any) and
     return the derivation of one output record."""
     tracer = Tracer()
-    program = compile_plan(plan, tracer)
-    issued = None if issued_dir is None else load_issued(
-        plan, issued_dir, lambda name, raw: program.validator(name)(raw))
-    Runner(program, data_dir, through, tracer=tracer, issued=issued).run()
+    result = Runner(compile_plan(plan, tracer), data_dir, through, tracer=tracer,
+                    issued=issued_dir).run()
+    issued = result.issued
     record = tracer.outputs.get((entity, record_id))
     if record is None and issued is not None and any(
             r.get("id") == record_id for r in issued.records(entity)):

@@ -32,7 +32,7 @@ from engine.errors import Diagnostic, RunError, Severity
 from engine.plan.model import EntityIR, GroupRuleIR, MappingIR, Plan, RecordRuleIR
 from engine.plan.reads import fields_read
 from engine.run.failures import RULE_FAILURES, described
-from engine.run.issued import PAYLOADS, IssuedRun, check_close, digest
+from engine.run.issued import PAYLOADS, IssuedRun, check_close, digest, load_issued
 from engine.run.paths import SUMMARY, input_files, replacing
 from engine.run.records import decimals_of, dumps, read_jsonl
 from engine.run.sink import Origin, Sink, Tally, record_key
@@ -118,12 +118,13 @@ def iter_output(name: str, store: SortedRuns[Record]) -> Iterator[Record]:
 class Runner:
     def __init__(self, program: Program, data_dir: Path, through: str | None = None,
                  chunk: int = CHUNK, tracer: Tracer | None = None,
-                 issued: IssuedRun | None = None) -> None:
+                 issued: Path | None = None) -> None:
         self.program = program
         self.plan = program.plan
         self.data_dir = data_dir
         self.through = through
-        self.issued = issued
+        self.issued_dir = issued  # an earlier run's folder whose books this run continues
+        self.issued: IssuedRun | None = None  # its books, read and verified by run()
         self.chunk = chunk
         # With a tracer (billsync explain), every invocation is recorded; the program must
         # then be compiled in trace mode, reporting to the same tracer.
@@ -422,6 +423,9 @@ class Runner:
     def run(self) -> RunResult:
         """The whole run. Every input is resolved first (RunError listing every unsafe or
         missing one), so a run never stops half-way on a path."""
+        if self.issued_dir is not None:  # refused (E505) before any input is read
+            self.issued = load_issued(self.plan, self.issued_dir,
+                                      lambda entity, raw: self.program.validator(entity)(raw))
         self.inputs = input_files(self.plan, self.data_dir)
         with decimal.localcontext(runtime.DECIMAL_CONTEXT), _few_collections():
             # While records are read, a mapping that reads run.through sees the close only
